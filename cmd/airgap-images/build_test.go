@@ -1,0 +1,94 @@
+package main
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMirrorInDeb822AndOneLineSources(t *testing.T) {
+	deb822 := "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n" +
+		"Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
+	if got := mirrorIn(deb822); got != "http://mirror.example/debian" {
+		t.Errorf("deb822: %q", got)
+	}
+	oneLine := "# comment\ndeb [arch=amd64] http://other.example/debian bookworm main\n"
+	if got := mirrorIn(oneLine); got != "http://other.example/debian" {
+		t.Errorf("one-line: %q", got)
+	}
+	if got := mirrorIn("deb http://x.example/debian trixie main\n"); got != "" {
+		t.Errorf("other suite: %q", got)
+	}
+}
+
+func TestWriteLayerIsReproducible(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bin")
+	if err := os.WriteFile(src, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]entry{
+		"/usr/local/bin/x": {mode: 0o755, src: src},
+		"/etc/x.conf":      {mode: 0o644, data: []byte("a=1")},
+		"/opt/link":        {symlink: "/usr/lib"},
+	}
+	var sums [2][32]byte
+	for i := range sums {
+		out := filepath.Join(dir, "layer.tar")
+		if err := writeLayer(out, files); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(out)
+		sums[i] = sha256.Sum256(raw)
+	}
+	if sums[0] != sums[1] {
+		t.Error("the same files gave different layers")
+	}
+	f, _ := os.Open(filepath.Join(dir, "layer.tar"))
+	defer f.Close()
+	r := tar.NewReader(f)
+	var names []string
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+	want := []string{"etc/", "etc/x.conf", "opt/", "opt/link", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/x"}
+	if len(names) != len(want) {
+		t.Fatalf("entries %v, want %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Errorf("entry %d = %q, want %q", i, names[i], want[i])
+		}
+	}
+}
+
+func TestKeysChangeWithAnyInput(t *testing.T) {
+	a := goModuleBuild{module: "m", version: "v1", pkgs: map[string]string{"x": "m/x"}}
+	b := a
+	b.version = "v2"
+	if a.key("go1.26") == b.key("go1.26") || a.key("go1.26") == a.key("go1.27") {
+		t.Error("a changed input kept the same key")
+	}
+}
+
+func TestVersionLdflagsNameTheRelease(t *testing.T) {
+	got := versionLdflags("v1.34.4")
+	for _, want := range []string{"k8s.io/component-base/version.gitVersion=v1.34.4", "k8s.io/client-go/pkg/version.gitMinor=34", "gitMajor=1"} {
+		if !contains(got, want) {
+			t.Errorf("ldflags lack %s: %s", want, got)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// entry is one file in a layer we assemble: content from memory or from a
+// file on disk, or a symlink.
+type entry struct {
+	mode    int64
+	data    []byte
+	src     string
+	symlink string
+}
+
+// writeLayer writes a reproducible tar (fixed times and owners, sorted
+// names, parent folders included) so unchanged inputs give the same digest.
+func writeLayer(out string, files map[string]entry) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := tar.NewWriter(bw)
+	epoch := time.Unix(0, 0)
+	dirs := map[string]bool{}
+	var names []string
+	for name := range files {
+		names = append(names, name)
+		for d := path.Dir(name); d != "/" && d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	var all []string
+	for d := range dirs {
+		all = append(all, d+"/")
+	}
+	all = append(all, names...)
+	sort.Strings(all)
+	for _, name := range all {
+		rel := strings.TrimPrefix(name, "/")
+		if strings.HasSuffix(name, "/") {
+			if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel, Mode: 0o755, ModTime: epoch}); err != nil {
+				return err
+			}
+			continue
+		}
+		e := files[name]
+		if e.symlink != "" {
+			if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: rel, Linkname: e.symlink, Mode: 0o777, ModTime: epoch}); err != nil {
+				return err
+			}
+			continue
+		}
+		var body io.Reader
+		size := int64(len(e.data))
+		if e.src != "" {
+			sf, err := os.Open(e.src)
+			if err != nil {
+				return err
+			}
+			defer sf.Close()
+			st, err := sf.Stat()
+			if err != nil {
+				return err
+			}
+			size, body = st.Size(), sf
+		} else {
+			body = strings.NewReader(string(e.data))
+		}
+		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: e.mode, Size: size, ModTime: epoch}); err != nil {
+			return err
+		}
+		if _, err := io.Copy(w, body); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,382 @@
+// Command airgap-images builds, from Debian packages and Go modules only,
+// everything an air-gapped kind cluster needs: the node image, the
+// control-plane images under the names kubeadm asks for, a stand-in for the
+// chapter's image, and the registry that serves them. Every step is cached by
+// its inputs outside the repository; with nothing changed it only checks.
+//
+//	go run ./cmd/airgap-images [-repo DIR]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+)
+
+// imagesRecipe changes whenever image assembly does.
+const imagesRecipe = "images/v1"
+
+func main() {
+	repo := flag.String("repo", ".", "the kiamol-e2e checkout (for the stand-in images' sources)")
+	heartbeat := flag.Duration("heartbeat", 30*time.Second, "how often to say what is still running")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := build(ctx, *repo, *heartbeat); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "airgap-images: interrupted; nothing half-built was kept")
+		} else {
+			fmt.Fprintf(os.Stderr, "airgap-images: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+type plan struct {
+	cache, repo, goVersion, mirror string
+	logPath                        string
+	k8s, etcd, coredns, crictl     goModuleBuild
+	registry                       goModuleBuild
+	standins                       map[string]string // binary -> package dir in this repo
+	standinKey, rootfsKey, key     string
+}
+
+func (p *plan) out(name, key string) string { return filepath.Join(p.cache, "out", name+"-"+key) }
+
+func newPlan(ctx context.Context, repo string) (*plan, error) {
+	cache, err := airgap.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	gov, err := goVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	repo, err = filepath.Abs(repo)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{cache: cache, repo: repo, goVersion: gov, mirror: debianMirror()}
+	k8sPkgs := map[string]string{}
+	for _, c := range []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
+		k8sPkgs[c] = "k8s.io/kubernetes/cmd/" + c
+	}
+	p.k8s = goModuleBuild{label: "kubernetes " + airgap.KubernetesVersion, module: "k8s.io/kubernetes", version: airgap.KubernetesVersion,
+		pkgs: k8sPkgs, ldflags: versionLdflags(airgap.KubernetesVersion)}
+	p.etcd = goModuleBuild{label: "etcd " + airgap.EtcdVersion, module: "go.etcd.io/etcd/server/v3", version: airgap.EtcdVersion,
+		pkgs: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}, ldflags: "-s -w"}
+	p.coredns = goModuleBuild{label: "coredns " + airgap.CoreDNSVersion, module: "github.com/coredns/coredns", version: airgap.CoreDNSVersion,
+		pkgs: map[string]string{"coredns": "github.com/coredns/coredns"}, ldflags: "-s -w"}
+	p.crictl = goModuleBuild{label: "crictl " + airgap.CrictlVersion, module: "sigs.k8s.io/cri-tools", version: airgap.CrictlVersion,
+		pkgs:    map[string]string{"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+		ldflags: "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=" + strings.TrimPrefix(airgap.CrictlVersion, "v")}
+	p.registry = goModuleBuild{label: "registry " + airgap.RegistryVersion, module: "github.com/distribution/distribution/v3", version: airgap.RegistryVersion,
+		pkgs: map[string]string{"registry": "github.com/distribution/distribution/v3/cmd/registry"}, ldflags: "-s -w"}
+	p.standins = map[string]string{"hello-kiamol": "fixtures/images/hello-kiamol", "pause": "fixtures/images/pause"}
+	var srcs []string
+	for _, b := range sortedKeys(p.standins) {
+		srcs = append(srcs, filepath.Join(repo, p.standins[b], "main.go"))
+	}
+	h, err := fileHash(srcs...)
+	if err != nil {
+		return nil, fmt.Errorf("stand-in sources (is -repo the kiamol-e2e checkout?): %w", err)
+	}
+	p.standinKey = keyOf("standins/v1", gov, h)
+	p.rootfsKey = rootfsKey()
+	p.key = keyOf(imagesRecipe, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
+		p.registry.key(gov), p.standinKey, p.rootfsKey, nodeFilesHash(), airgap.RegistryHost())
+	return p, nil
+}
+
+func build(ctx context.Context, repo string, heartbeat time.Duration) error {
+	started := time.Now()
+	choice, err := imagemode.Resolve(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("[images] images: %s (%s)\n", choice.Mode, choice.Reason)
+	if choice.Mode != imagemode.Airgap {
+		fmt.Println("[images] nothing to build: the cluster pulls kind's node image and the chapter's image from their registries")
+		return nil
+	}
+	p, err := newPlan(ctx, repo)
+	if err != nil {
+		return err
+	}
+	if err := preflight(ctx); err != nil {
+		return err
+	}
+	if prev, err := airgap.ReadBuilt(p.cache); err == nil {
+		why := upToDate(ctx, prev, p.key)
+		if why == "" {
+			fmt.Printf("[images] air-gapped images up to date (key %s), checked in %s\n", p.key, time.Since(started).Round(time.Millisecond))
+			return nil
+		}
+		fmt.Printf("[images] rebuilding: %s\n", why)
+	} else {
+		fmt.Printf("[images] building air-gapped images: %v\n", err)
+	}
+	if err := os.MkdirAll(filepath.Join(p.cache, "logs"), 0o755); err != nil {
+		return err
+	}
+	p.logPath = filepath.Join(p.cache, "logs", "images-"+time.Now().Format("20060102-150405")+".log")
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	fmt.Printf("[images] cache %s; full log %s\n", p.cache, p.logPath)
+	log := &lockedWriter{w: logf}
+
+	prog := newProgress(os.Stdout, 10, heartbeat)
+	defer prog.close()
+
+	// debootstrap is mostly waiting on the archive and the disk, so it runs
+	// beside the compiles, which use every core.
+	var wg sync.WaitGroup
+	var rootfsErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rootfsErr = p.buildRootfs(ctx, prog, log)
+	}()
+	goErr := p.buildBinaries(ctx, prog, log)
+	wg.Wait()
+	if err := errors.Join(goErr, rootfsErr); err != nil {
+		return fmt.Errorf("%w\n(full log: %s)", err, p.logPath)
+	}
+	if err := p.assemble(ctx, prog, log); err != nil {
+		return fmt.Errorf("%w\n(full log: %s)", err, p.logPath)
+	}
+	prog.printf("done: air-gapped images built in %s", since(started))
+	return nil
+}
+
+// preflight names a missing tool in one line before any long work starts.
+func preflight(ctx context.Context) error {
+	for _, tool := range []string{"go", "docker", "debootstrap", "tar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed: run hack/host-setup.sh (Debian, as root) or install it", tool)
+		}
+	}
+	if err := exec.CommandContext(ctx, "docker", "info").Run(); err != nil {
+		return errors.New("the Docker engine is not running: run hack/host-setup.sh or start dockerd")
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("debootstrap needs root: run as root")
+	}
+	return nil
+}
+
+func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer) error {
+	for _, g := range []goModuleBuild{p.k8s, p.etcd, p.coredns, p.crictl, p.registry} {
+		g := g
+		work := filepath.Join(p.cache, "build", strings.ReplaceAll(g.label, " ", "-"))
+		err := cached(ctx, prog, "build "+g.label, p.out(strings.Fields(g.label)[0], g.key(p.goVersion)), func(ctx context.Context, tmp string) error {
+			if g.module == "k8s.io/kubernetes" {
+				r, err := kubernetesStaging(ctx, airgap.KubernetesVersion, airgap.KubernetesStaging)
+				if err != nil {
+					return err
+				}
+				g.replaces = r
+			}
+			return g.build(ctx, work, tmp, log)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return cached(ctx, prog, "build stand-in images' binaries (hello-kiamol, pause)", p.out("standins", p.standinKey), func(ctx context.Context, tmp string) error {
+		for _, bin := range sortedKeys(p.standins) {
+			if err := runGo(ctx, p.repo, log, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(tmp, bin), "./"+p.standins[bin]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (p *plan) buildRootfs(ctx context.Context, prog *progress, log io.Writer) error {
+	rootfs := p.out("rootfs", p.rootfsKey)
+	err := cached(ctx, prog, "debootstrap Debian "+airgap.DebianSuite+" for the node", rootfs, func(ctx context.Context, tmp string) error {
+		return buildRootfs(ctx, filepath.Join(p.cache, "debs"), p.mirror, tmp, log)
+	})
+	if err != nil {
+		return err
+	}
+	return cached(ctx, prog, "cut kube-proxy's base layer from the node's Debian", p.out("proxybase", p.rootfsKey), func(ctx context.Context, tmp string) error {
+		return proxyBaseLayer(filepath.Join(rootfs, "rootfs.tar"), filepath.Join(tmp, "proxybase.tar"))
+	})
+}
+
+// assemble stacks the images, pushes them into the registry's storage and
+// loads the node and registry images into the Docker engine.
+func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) error {
+	k8sBin := p.out("kubernetes", p.k8s.key(p.goVersion))
+	bin := func(step string, key string, file string) string { return filepath.Join(p.out(step, key), file) }
+	etcdBin := bin("etcd", p.etcd.key(p.goVersion), "etcd")
+	corednsBin := bin("coredns", p.coredns.key(p.goVersion), "coredns")
+	crictlDir := p.out("crictl", p.crictl.key(p.goVersion))
+	registryBin := bin("registry", p.registry.key(p.goVersion), "registry")
+	standins := p.out("standins", p.standinKey)
+
+	done := prog.begin("ask the built kubeadm which control-plane images it needs")
+	wanted, err := kubeadmImages(ctx, filepath.Join(k8sBin, "kubeadm"))
+	if err != nil {
+		done("failed")
+		return err
+	}
+	done(strings.Join(wanted, ", "))
+
+	done = prog.begin("assemble, push and load images")
+	work, err := os.MkdirTemp(filepath.Join(p.cache, "out"), "assemble-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	images := map[string]v1.Image{}
+	for _, ref := range wanted {
+		repoTag := strings.TrimPrefix(ref, "registry.k8s.io/")
+		repoName, _, _ := strings.Cut(repoTag, ":")
+		var img v1.Image
+		switch base := filepath.Base(repoName); base {
+		case "kube-apiserver", "kube-controller-manager", "kube-scheduler":
+			img, err = binaryImage(work, filepath.Join(k8sBin, base), "/usr/local/bin/"+base, nil, v1.Config{})
+		case "kube-proxy":
+			layer := filepath.Join(work, "kube-proxy.tar")
+			if err = writeLayer(layer, map[string]entry{"/usr/local/bin/kube-proxy": {mode: 0o755, src: filepath.Join(k8sBin, "kube-proxy")}}); err == nil {
+				img, err = newImage(v1.Config{Entrypoint: []string{"/usr/local/bin/kube-proxy"}},
+					filepath.Join(p.out("proxybase", p.rootfsKey), "proxybase.tar"), layer)
+			}
+		case "etcd":
+			img, err = binaryImage(work, etcdBin, "/usr/local/bin/etcd", nil, v1.Config{})
+		case "coredns":
+			img, err = binaryImage(work, corednsBin, "/coredns", nil, v1.Config{})
+		case "pause":
+			img, err = binaryImage(work, filepath.Join(standins, "pause"), "/pause", nil, v1.Config{})
+		default:
+			err = fmt.Errorf("kubeadm %s needs %s, which this build does not make", airgap.KubernetesVersion, ref)
+		}
+		if err != nil {
+			done("failed")
+			return err
+		}
+		images[repoTag] = img
+	}
+	hello, err := binaryImage(work, filepath.Join(standins, "hello-kiamol"), "/hello-kiamol", nil,
+		v1.Config{ExposedPorts: map[string]struct{}{"80/tcp": {}}})
+	if err != nil {
+		return err
+	}
+	images[airgap.HelloImage+":latest"] = hello
+
+	nodeTar := filepath.Join(work, "node.tar")
+	if err := nodeLayer(nodeTar, k8sBin, crictlDir); err != nil {
+		return err
+	}
+	node, err := newImage(v1.Config{
+		Entrypoint: []string{"/usr/local/bin/entrypoint", "/sbin/init"},
+		Env:        []string{"container=docker", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		StopSignal: "SIGRTMIN+3",
+	}, filepath.Join(p.out("rootfs", p.rootfsKey), "rootfs.tar"), nodeTar)
+	if err != nil {
+		return err
+	}
+	registryImg, err := binaryImage(work, registryBin, "/registry",
+		map[string]entry{"/etc/distribution/config.yml": {mode: 0o644, data: nodeFile("registry.yml")}},
+		v1.Config{Entrypoint: []string{"/registry", "serve", "/etc/distribution/config.yml"}, ExposedPorts: map[string]struct{}{"5000/tcp": {}}})
+	if err != nil {
+		return err
+	}
+
+	storage := filepath.Join(p.cache, "registry")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return err
+	}
+	reg, err := startLocalRegistry(ctx, registryBin, storage, work, log)
+	if err != nil {
+		return err
+	}
+	defer reg.stop()
+	built := airgap.Built{Key: p.key, RegistryStorage: storage, Images: map[string]string{},
+		NodeImage:     "kiamol-e2e/node:" + airgap.KubernetesVersion + "-" + p.key[:12],
+		RegistryImage: "kiamol-e2e/registry:" + airgap.RegistryVersion + "-" + p.key[:12]}
+	for _, repoTag := range sortedKeys(images) {
+		d, err := reg.push(ctx, repoTag, images[repoTag])
+		if err != nil {
+			return err
+		}
+		built.Images[repoTag] = d
+		prog.printf("  pushed %s (%s)", repoTag, d[:19])
+	}
+	reg.stop()
+
+	if err := dockerLoad(ctx, map[string]v1.Image{built.NodeImage: node, built.RegistryImage: registryImg}, log); err != nil {
+		return err
+	}
+	for ref, img := range map[string]v1.Image{built.NodeImage: node, built.RegistryImage: registryImg} {
+		id, err := img.ConfigName()
+		if err != nil {
+			return err
+		}
+		if ref == built.NodeImage {
+			built.NodeImageID = id.String()
+		} else {
+			built.RegistryImageID = id.String()
+		}
+	}
+	if why := upToDate(ctx, built, p.key); why != "" {
+		return fmt.Errorf("after loading, %s", why)
+	}
+	if err := airgap.WriteBuilt(p.cache, built); err != nil {
+		return err
+	}
+	done(fmt.Sprintf("node image %s, %d images in the registry", built.NodeImage, len(built.Images)))
+	return nil
+}
+
+func kubeadmImages(ctx context.Context, kubeadm string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", airgap.KubernetesVersion).Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubeadm config images list: %w", err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+)
+
+// nodePackages is what a kind node runs besides the Kubernetes binaries.
+var nodePackages = []string{
+	"systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
+	"iptables", "nftables", "iproute2", "ethtool", "socat", "conntrack", "mount",
+	"util-linux", "kmod", "procps", "ca-certificates", "bash", "libseccomp2",
+}
+
+// rootfsRecipe changes whenever buildRootfs' post-processing does.
+const rootfsRecipe = "rootfs/v1"
+
+func rootfsKey() string {
+	return keyOf(append([]string{rootfsRecipe, airgap.DebianSuite}, nodePackages...)...)
+}
+
+// buildRootfs debootstraps the node's Debian and packs it as rootfs.tar.
+func buildRootfs(ctx context.Context, debCache, mirror, out string, log io.Writer) error {
+	dir := filepath.Join(out, "rootfs")
+	if err := os.MkdirAll(debCache, 0o755); err != nil {
+		return err
+	}
+	args := []string{"--variant=minbase", "--cache-dir=" + debCache, "--include=" + strings.Join(nodePackages, ","), airgap.DebianSuite, dir}
+	if mirror != "" {
+		args = append(args, mirror)
+	}
+	if err := run(ctx, log, "debootstrap", args...); err != nil {
+		return err
+	}
+	if err := trimRootfs(dir); err != nil {
+		return err
+	}
+	if err := run(ctx, log, "tar", "--numeric-owner", "-C", dir, "-cf", filepath.Join(out, "rootfs.tar"), "."); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// trimRootfs removes what a container node never uses: package caches, and
+// units that only make sense on a real machine (gettys, timers).
+func trimRootfs(dir string) error {
+	globs := []string{
+		"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
+		"etc/systemd/system/getty.target.wants/*", "etc/systemd/system/timers.target.wants/*",
+		"etc/systemd/system/sysinit.target.wants/*",
+		"etc/systemd/system/multi-user.target.wants/e2scrub_reap.service",
+		"etc/systemd/system/multi-user.target.wants/remote-fs.target",
+	}
+	for _, g := range globs {
+		matches, err := filepath.Glob(filepath.Join(dir, g))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			if err := os.RemoveAll(m); err != nil {
+				return err
+			}
+		}
+	}
+	// The entrypoint makes a fresh machine-id for every node.
+	return os.WriteFile(filepath.Join(dir, "etc/machine-id"), nil, 0o444)
+}
+
+// proxyBaseLayer keeps from the node's rootfs what kube-proxy execs: the
+// iptables and conntrack tools and the libraries they load.
+func proxyBaseLayer(rootfsTar, out string) error {
+	keep := func(name string) bool {
+		name = strings.TrimPrefix(name, "./")
+		for _, exact := range []string{"", "bin", "sbin", "lib", "lib64", "usr", "usr/lib", "etc", "tmp", "run", "var", "etc/ld.so.cache"} {
+			if strings.TrimSuffix(name, "/") == exact {
+				return true
+			}
+		}
+		for _, prefix := range []string{"usr/lib/x86_64-linux-gnu/", "usr/lib64/", "usr/sbin/", "etc/alternatives/", "etc/ld.so.conf"} {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	in, err := os.Open(rootfsTar)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := tar.NewWriter(bufio.NewWriterSize(f, 1<<20))
+	r := tar.NewReader(bufio.NewReaderSize(in, 1<<20))
+	for {
+		h, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if !keep(h.Name) {
+			continue
+		}
+		if err := w.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// debianMirror reuses the archive this host's apt already uses, so the node
+// image comes from the same place the host's packages do.
+func debianMirror() string {
+	if m := os.Getenv("KIAMOL_E2E_DEBIAN_MIRROR"); m != "" {
+		return m
+	}
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	files = append([]string{"/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"}, files...)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if m := mirrorIn(string(raw)); m != "" {
+			return m
+		}
+	}
+	return "" // debootstrap's own default
+}
+
+// mirrorIn finds the archive serving the node's suite in an apt sources file,
+// one-line or deb822 style.
+func mirrorIn(text string) string {
+	var uri string
+	suiteOK := false
+	for _, line := range strings.Split(text+"\n\n", "\n") {
+		line = strings.TrimSpace(line)
+		fields := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "#"):
+		case len(fields) >= 3 && fields[0] == "deb":
+			i := 1
+			if strings.HasPrefix(fields[1], "[") {
+				for i < len(fields) && !strings.HasSuffix(fields[i], "]") {
+					i++
+				}
+				i++
+			}
+			if i+1 < len(fields) && fields[i+1] == airgap.DebianSuite {
+				return fields[i]
+			}
+		case strings.HasPrefix(line, "URIs:"):
+			uri = strings.TrimSpace(strings.TrimPrefix(line, "URIs:"))
+		case strings.HasPrefix(line, "Suites:"):
+			for _, s := range strings.Fields(strings.TrimPrefix(line, "Suites:")) {
+				suiteOK = suiteOK || s == airgap.DebianSuite
+			}
+		case line == "":
+			if uri != "" && suiteOK {
+				return strings.Fields(uri)[0]
+			}
+			uri, suiteOK = "", false
+		}
+	}
+	return ""
+}
+
+func run(ctx context.Context, log io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var tail strings.Builder
+	cmd.Stdout = io.MultiWriter(log, &tail)
+	cmd.Stderr = io.MultiWriter(log, &tail)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", name, err, lastLines(tail.String(), 15))
+	}
+	return nil
+}

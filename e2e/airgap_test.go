@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/egress"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+)
+
+// These specs read configuration and rules; none of them sends anything
+// toward an outside address.
+var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
+	BeforeEach(func() {
+		if the.Mode != imagemode.Airgap {
+			Skip("images are " + string(the.Mode) + " (" + the.ModeReason + "): there is no air gap to check")
+		}
+	})
+
+	It("drops on the host whatever its bridge would forward off the machine", func(ctx SpecContext) {
+		present, err := egress.Present(ctx, airgap.BridgeName)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(present).To(BeTrue(), "iptables %s has the guard %v", egress.Chain, egress.RuleSpec(airgap.BridgeName))
+
+		opts, err := docker.Run(ctx, "network", "inspect", "--format", "{{json .Options}} {{.EnableIPv6}}", airgap.NetworkName)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.name":"`+airgap.BridgeName+`"`),
+			"the network uses the bridge the guard names")
+		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.enable_ip_masquerade":"false"`))
+		Expect(opts).To(HaveSuffix(" false"), "the network has no IPv6, which the guard does not cover")
+
+		nodes, err := cluster.NodeContainers(ctx, the.ClusterName)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(nodes).NotTo(BeEmpty())
+		for _, node := range nodes {
+			nets, err := docker.Run(ctx, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", node)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(strings.Fields(nets)).To(ConsistOf(airgap.NetworkName), "node %s is on the guarded network only", node)
+		}
+	}, SpecTimeout(timeouts.Spec))
+
+	It("points every node's containerd at the local registry and nowhere else", func(ctx SpecContext) {
+		nodes, err := cluster.NodeContainers(ctx, the.ClusterName)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(nodes).NotTo(BeEmpty())
+		want := "http://" + airgap.RegistryHost()
+		urlPattern := regexp.MustCompile(`(?m)^\s*(?:server\s*=\s*"([^"]+)"|\[host\."([^"]+)"\])`)
+		for _, node := range nodes {
+			listing, err := docker.Run(ctx, "exec", node, "sh", "-c",
+				`for f in /etc/containerd/certs.d/*/hosts.toml; do echo "#file $f"; cat "$f"; done`)
+			Expect(err).NotTo(HaveOccurred())
+			files := map[string][]string{}
+			current := ""
+			for _, line := range strings.Split(listing, "\n") {
+				if f, ok := strings.CutPrefix(line, "#file "); ok {
+					current = f
+					files[current] = nil
+					continue
+				}
+				if m := urlPattern.FindStringSubmatch(line); m != nil {
+					files[current] = append(files[current], m[1]+m[2])
+				}
+			}
+			var mirrored []string
+			for f, urls := range files {
+				mirrored = append(mirrored, strings.TrimSuffix(strings.TrimPrefix(f, "/etc/containerd/certs.d/"), "/hosts.toml"))
+				Expect(urls).NotTo(BeEmpty(), "%s on %s names a registry", f, node)
+				Expect(urls).To(HaveEach(Equal(want)), "%s on %s points only at the local registry", f, node)
+			}
+			sort.Strings(mirrored)
+			Expect(mirrored).To(Equal(airgap.MirroredRegistries), "node %s mirrors exactly these registries", node)
+
+			dump, err := docker.Run(ctx, "exec", node, "containerd", "config", "dump")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(dump).To(ContainSubstring(`config_path = "/etc/containerd/certs.d"`))
+			Expect(dump).NotTo(MatchRegexp(`endpoint\s*=\s*\[\s*"`), "no legacy mirror endpoints in containerd's config")
+
+			// The registry's name resolves only through Docker's DNS on this
+			// network, to an address on it.
+			addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", airgap.RegistryContainer)
+			Expect(err).NotTo(HaveOccurred(), "node %s resolves the registry by name", node)
+			subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", airgap.NetworkName)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(inSubnet(strings.Fields(addr)[0], subnet)).To(BeTrue(), "registry address %s is on the cluster network %s", addr, subnet)
+		}
+	}, SpecTimeout(timeouts.Spec))
+})

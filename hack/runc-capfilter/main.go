@@ -1,0 +1,172 @@
+// Command runc-capfilter is an OCI runtime shim for hosts whose capability
+// bounding set is narrower than the full list (here: no CAP_SYS_RESOURCE).
+//
+// Docker's --privileged asks runc for every capability it knows; runc then
+// fails with "unable to apply caps: operation not permitted" because a
+// process can never gain a capability outside its bounding set. This shim
+// drops exactly those capabilities from the container's config.json (create,
+// run) or process.json (exec) and then execs the real runc, so the container
+// still gets everything the host can actually grant.
+//
+// It is host set-up, registered by hack/host-setup.sh as dockerd's default
+// runtime; nothing in the suite calls it.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// capNumbers follows linux/capability.h.
+var capNumbers = map[string]uint{
+	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+	"CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+	"CAP_LINUX_IMMUTABLE": 9, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+	"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15,
+	"CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19,
+	"CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+	"CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27,
+	"CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29, "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31,
+	"CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+	"CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39,
+	"CAP_CHECKPOINT_RESTORE": 40,
+}
+
+const defaultRealRunc = "/usr/sbin/runc"
+
+func main() {
+	real := os.Getenv("RUNC_CAPFILTER_REAL")
+	if real == "" {
+		real = defaultRealRunc
+	}
+	bounding, err := boundingSet()
+	if err == nil {
+		err = filterFor(os.Args[1:], bounding)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runc-capfilter: %v\n", err)
+		os.Exit(1)
+	}
+	argv := append([]string{real}, os.Args[1:]...)
+	if err := syscall.Exec(real, argv, os.Environ()); err != nil {
+		fmt.Fprintf(os.Stderr, "runc-capfilter: exec %s: %v\n", real, err)
+		os.Exit(1)
+	}
+}
+
+// filterFor rewrites the JSON file the runc command line points at, if any.
+func filterFor(args []string, bounding uint64) error {
+	sub, rest := subcommand(args)
+	switch sub {
+	case "create", "run":
+		bundle := flagValue(rest, "bundle", "b")
+		if bundle == "" {
+			bundle = "."
+		}
+		return rewrite(bundle+"/config.json", bounding, func(doc map[string]any) map[string]any {
+			if p, ok := doc["process"].(map[string]any); ok {
+				return p
+			}
+			return nil
+		})
+	case "exec":
+		if path := flagValue(rest, "process", "p"); path != "" {
+			return rewrite(path, bounding, func(doc map[string]any) map[string]any { return doc })
+		}
+	}
+	return nil
+}
+
+// subcommand skips runc's global flags. Every global flag that takes a value
+// is listed here; boolean ones stand alone.
+func subcommand(args []string) (string, []string) {
+	valued := map[string]bool{"--root": true, "--log": true, "--log-format": true, "--criu": true, "--rootless": true}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return a, args[i+1:]
+		}
+		if valued[a] {
+			i++
+		}
+	}
+	return "", nil
+}
+
+func flagValue(args []string, long, short string) string {
+	for i, a := range args {
+		for _, name := range []string{"--" + long, "-" + long, "-" + short} {
+			if a == name && i+1 < len(args) {
+				return args[i+1]
+			}
+			if strings.HasPrefix(a, name+"=") {
+				return strings.TrimPrefix(a, name+"=")
+			}
+		}
+	}
+	return ""
+}
+
+func rewrite(path string, bounding uint64, process func(map[string]any) map[string]any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	p := process(doc)
+	if p == nil {
+		return nil
+	}
+	caps, ok := p["capabilities"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	changed := false
+	for set, v := range caps {
+		list, ok := v.([]any)
+		if !ok {
+			continue
+		}
+		kept := make([]any, 0, len(list))
+		for _, c := range list {
+			name, _ := c.(string)
+			if n, known := capNumbers[name]; known && bounding&(1<<n) == 0 {
+				changed = true
+				continue
+			}
+			kept = append(kept, c)
+		}
+		caps[set] = kept
+	}
+	if !changed {
+		return nil
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o600)
+}
+
+func boundingSet() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "CapBnd:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("no CapBnd line in /proc/self/status")
+}

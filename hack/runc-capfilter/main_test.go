@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const allButSysResource = 0x000001fffeffffff // CAP_SYS_RESOURCE (24) missing, as on these machines
+
+func TestSubcommandSkipsGlobalFlags(t *testing.T) {
+	sub, rest := subcommand([]string{"--root", "/run/runc", "--log", "/x.log", "--log-format", "json", "--systemd-cgroup", "create", "--bundle", "/b", "id"})
+	if sub != "create" || len(rest) != 3 {
+		t.Fatalf("got %q %v", sub, rest)
+	}
+}
+
+func TestCreateDropsCapabilitiesOutsideTheBoundingSet(t *testing.T) {
+	dir := t.TempDir()
+	cfg := map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"capabilities": map[string]any{
+		"bounding":  []any{"CAP_CHOWN", "CAP_SYS_RESOURCE", "CAP_SYS_ADMIN"},
+		"effective": []any{"CAP_SYS_RESOURCE"},
+	}}}
+	writeJSON(t, filepath.Join(dir, "config.json"), cfg)
+
+	if err := filterFor([]string{"--root", "/r", "create", "--bundle", dir, "ctr"}, allButSysResource); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	readJSON(t, filepath.Join(dir, "config.json"), &got)
+	caps := got["process"].(map[string]any)["capabilities"].(map[string]any)
+	if b := caps["bounding"].([]any); len(b) != 2 || b[0] != "CAP_CHOWN" || b[1] != "CAP_SYS_ADMIN" {
+		t.Errorf("bounding = %v", b)
+	}
+	if e := caps["effective"].([]any); len(e) != 0 {
+		t.Errorf("effective = %v", e)
+	}
+	if got["ociVersion"] != "1.0.2" {
+		t.Errorf("other fields lost: %v", got)
+	}
+}
+
+func TestExecRewritesTheProcessFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "process.json")
+	writeJSON(t, p, map[string]any{"capabilities": map[string]any{"permitted": []any{"CAP_SYS_RESOURCE", "CAP_KILL"}}})
+	if err := filterFor([]string{"exec", "--process=" + p, "--detach", "ctr"}, allButSysResource); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	readJSON(t, p, &got)
+	if perm := got["capabilities"].(map[string]any)["permitted"].([]any); len(perm) != 1 || perm[0] != "CAP_KILL" {
+		t.Errorf("permitted = %v", perm)
+	}
+}
+
+func TestFullBoundingSetLeavesFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	raw := []byte(`{"process":{"capabilities":{"bounding":["CAP_SYS_RESOURCE"]}},  "x": 1}`)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := filterFor([]string{"run", "-b", dir, "ctr"}, 0x000001ffffffffff); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	if string(after) != string(raw) {
+		t.Errorf("file rewritten although nothing was dropped: %s", after)
+	}
+}
+
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,113 @@
+// Package airgap holds what the air-gapped image build and the suite must
+// agree on: pinned versions, image names, where the cache lives, and the
+// record the build leaves for the suite to find its images by.
+package airgap
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Pinned versions. Kubernetes stays on 1.34: from 1.35 the kubelet refuses the
+// cgroup v1 hosts this project runs on unless told otherwise.
+const (
+	KubernetesVersion   = "v1.34.4"
+	KubernetesStaging   = "v0.34.4" // k8s.io/* staging modules released with KubernetesVersion
+	EtcdVersion         = "v3.6.5"  // go.etcd.io/etcd/server/v3; kubeadm tags it 3.6.5-0
+	CoreDNSVersion      = "v1.12.1"
+	CrictlVersion       = "v1.34.0"
+	RegistryVersion     = "v3.0.0" // github.com/distribution/distribution/v3
+	PauseTag            = "3.10.1"
+	DebianSuite         = "bookworm" // trixie's systemd drops cgroup v1
+	HelloImage          = "kiamol/ch02-hello-kiamol"
+	HelloImageReference = "docker.io/kiamol/ch02-hello-kiamol:latest"
+)
+
+// Names of what an air-gapped run creates on the host. The bridge name is
+// fixed so the egress guard can name it before the network exists.
+const (
+	NetworkName       = "kiamol-e2e"
+	BridgeName        = "kiamol-e2e0"
+	RegistryContainer = "kiamol-e2e-registry"
+	RegistryPort      = 5000
+	// RunLabel marks every container and network the suite creates, so an
+	// interrupted run's leftovers can be found and swept.
+	RunLabel = "io.kiamol-e2e.owned"
+)
+
+// RegistryHost is how nodes reach the registry: a container name that only
+// resolves through Docker's DNS on the kind network. If the registry is gone
+// the name does not resolve and a pull fails; it can never fall through to a
+// route off this machine.
+func RegistryHost() string { return fmt.Sprintf("%s:%d", RegistryContainer, RegistryPort) }
+
+// MirroredRegistries are the upstream registries whose pulls the nodes send
+// to the local registry instead.
+var MirroredRegistries = []string{"docker.io", "registry.k8s.io"}
+
+// CacheDir is where builds, images and the registry's storage live: outside
+// the repository, so a fresh clone on the same machine reuses them.
+func CacheDir() (string, error) {
+	if d := os.Getenv("KIAMOL_E2E_CACHE"); d != "" {
+		return filepath.Abs(d)
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: set KIAMOL_E2E_CACHE: %w", err)
+	}
+	return filepath.Join(base, "kiamol-e2e"), nil
+}
+
+// Built is the record of a finished build, written last so its presence means
+// every image is in place.
+type Built struct {
+	Key             string            `json:"key"`
+	NodeImage       string            `json:"nodeImage"`
+	NodeImageID     string            `json:"nodeImageID"`
+	RegistryImage   string            `json:"registryImage"`
+	RegistryImageID string            `json:"registryImageID"`
+	RegistryStorage string            `json:"registryStorage"`
+	Images          map[string]string `json:"images"` // repository:tag in the registry -> manifest digest
+}
+
+// BuiltPath is where the build records what it made.
+func BuiltPath(cache string) string { return filepath.Join(cache, "state", "built.json") }
+
+// ErrNotBuilt says the images were never built on this machine.
+var ErrNotBuilt = errors.New("air-gapped images are not built on this machine: run 'make images' (or 'make e2e', which builds them)")
+
+// ReadBuilt loads the record of the last build.
+func ReadBuilt(cache string) (Built, error) {
+	var b Built
+	raw, err := os.ReadFile(BuiltPath(cache))
+	if errors.Is(err, os.ErrNotExist) {
+		return b, ErrNotBuilt
+	}
+	if err != nil {
+		return b, err
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, fmt.Errorf("%s is damaged (%v): delete it and run 'make images'", BuiltPath(cache), err)
+	}
+	return b, nil
+}
+
+// WriteBuilt saves the record atomically.
+func WriteBuilt(cache string, b Built) error {
+	p := BuiltPath(cache)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}

@@ -1,0 +1,238 @@
+// Package cluster brings the suite's kind cluster up and down through kind's
+// Go library: in air-gapped mode on its own Docker network, behind the egress
+// guard, with the local registry started first; online with kind's defaults.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/egress"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/registry"
+)
+
+// Settings say which cluster to make and what to keep.
+type Settings struct {
+	Name           string // kind cluster name
+	Images         imagemode.Choice
+	KubeconfigPath string // written with mode 0600
+	Keep           bool   // leave the cluster (and registry) running at the end
+	WaitForReady   time.Duration
+	Log            io.Writer
+}
+
+// Cluster is a running cluster the suite may use.
+type Cluster struct {
+	Settings
+	Built  airgap.Built // air-gapped mode only
+	Reused bool         // a kept cluster from an earlier run
+}
+
+// nodeLabel is the label kind puts on its node containers.
+const nodeLabel = "io.x-k8s.kind.cluster"
+
+// kindConfig is the cluster kind creates in air-gapped mode. The default CNI
+// (kindnetd) and storage images do not exist here: the node image carries a
+// static bridge CNI instead, and pods that inherit the node's DNS get a
+// resolver that cannot leave the machine.
+const airgapKindConfig = `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  ipFamily: ipv4
+  disableDefaultCNI: true
+kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  resolvConf: /kind/pod-resolv.conf
+nodes:
+- role: control-plane
+`
+
+const onlineKindConfig = `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+`
+
+func provider(log io.Writer) *kindcluster.Provider {
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(newLogger(log)))
+}
+
+// Up creates the cluster, or reuses one kept from an earlier run when Keep
+// is set. Whatever it started is removed again if it fails.
+func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
+	if err := docker.Ping(ctx); err != nil {
+		return nil, err
+	}
+	c := &Cluster{Settings: s}
+	p := provider(s.Log)
+	existing, err := p.List()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list kind clusters: %w", err)
+	}
+	if s.Images.Mode == imagemode.Airgap {
+		cache, err := airgap.CacheDir()
+		if err != nil {
+			return nil, err
+		}
+		if c.Built, err = airgap.ReadBuilt(cache); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(existing, s.Name) {
+		if s.Keep {
+			fmt.Fprintf(s.Log, "[cluster] reusing kept cluster %q\n", s.Name)
+			c.Reused = true
+			if s.Images.Mode == imagemode.Airgap {
+				if err := c.ensureAirgapNetwork(ctx); err != nil {
+					return nil, err
+				}
+				if !docker.Exists(ctx, "container", airgap.RegistryContainer) {
+					if err := registry.Start(ctx, c.Built, s.Name); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return c, c.writeKubeconfig(p)
+		}
+		fmt.Fprintf(s.Log, "[cluster] deleting leftover cluster %q from an earlier run\n", s.Name)
+		if err := p.Delete(s.Name, ""); err != nil {
+			return nil, fmt.Errorf("cannot delete leftover cluster %q: %w", s.Name, err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			_ = c.Down(context.WithoutCancel(ctx), true)
+		}
+	}()
+
+	raw, image := onlineKindConfig, ""
+	if s.Images.Mode == imagemode.Airgap {
+		if err := c.ensureAirgapNetwork(ctx); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := registry.Start(ctx, c.Built, s.Name); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.Log, "[cluster] local registry %s serves %d images (%s)\n", airgap.RegistryHost(), len(c.Built.Images), time.Since(start).Round(time.Millisecond))
+		raw, image = airgapKindConfig, c.Built.NodeImage
+		// kind reads the network from its environment; it is this process's alone.
+		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", airgap.NetworkName)
+		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
+	}
+	if err := os.MkdirAll(filepath.Dir(s.KubeconfigPath), 0o700); err != nil {
+		return nil, err
+	}
+	opts := []kindcluster.CreateOption{
+		kindcluster.CreateWithRawConfig([]byte(raw)),
+		kindcluster.CreateWithKubeconfigPath(s.KubeconfigPath),
+		kindcluster.CreateWithWaitForReady(s.WaitForReady),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	}
+	if image != "" {
+		opts = append(opts, kindcluster.CreateWithNodeImage(image))
+	}
+	start := time.Now()
+	fmt.Fprintf(s.Log, "[cluster] creating kind cluster %q (%s images, node image %s)\n", s.Name, s.Images.Mode, orDefault(image, "kind's default"))
+	if err := createCancellable(ctx, p, s.Name, opts); err != nil {
+		return nil, fmt.Errorf("kind could not create cluster %q: %w", s.Name, err)
+	}
+	fmt.Fprintf(s.Log, "[cluster] cluster %q ready in %s; kubeconfig %s\n", s.Name, time.Since(start).Round(time.Second), s.KubeconfigPath)
+	return c, os.Chmod(s.KubeconfigPath, 0o600)
+}
+
+// createCancellable runs kind's create, which takes no context; when ctx
+// ends first, the caller's cleanup deletes whatever kind had made.
+func createCancellable(ctx context.Context, p *kindcluster.Provider, name string, opts []kindcluster.CreateOption) error {
+	done := make(chan error, 1)
+	go func() { done <- p.Create(name, opts...) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Cluster) writeKubeconfig(p *kindcluster.Provider) error {
+	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o700); err != nil {
+		return err
+	}
+	if err := p.ExportKubeConfig(c.Name, c.KubeconfigPath, false); err != nil {
+		return err
+	}
+	return os.Chmod(c.KubeconfigPath, 0o600)
+}
+
+// ensureAirgapNetwork makes the cluster's own bridge: IPv4 only, no
+// masquerading, a fixed name the egress guard drops forwarding from.
+func (c *Cluster) ensureAirgapNetwork(ctx context.Context) error {
+	if err := egress.Ensure(ctx, airgap.BridgeName); err != nil {
+		return fmt.Errorf("air-gapped mode needs the egress guard: %w", err)
+	}
+	if docker.Exists(ctx, "network", airgap.NetworkName) {
+		return nil
+	}
+	_, err := docker.Run(ctx, "network", "create", "--driver", "bridge",
+		"--label", airgap.RunLabel+"="+c.Name,
+		"--opt", "com.docker.network.bridge.name="+airgap.BridgeName,
+		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
+		airgap.NetworkName)
+	return err
+}
+
+// Down deletes the cluster and everything Up started, unless Keep was asked
+// for and force is false.
+func (c *Cluster) Down(ctx context.Context, force bool) error {
+	if c.Keep && !force {
+		fmt.Fprintf(c.Log, "[cluster] keeping cluster %q (kubeconfig %s)\n", c.Name, c.KubeconfigPath)
+		return nil
+	}
+	var errs []error
+	start := time.Now()
+	if err := provider(c.Log).Delete(c.Name, ""); err != nil {
+		errs = append(errs, fmt.Errorf("kind delete %q: %w", c.Name, err))
+	}
+	if c.Images.Mode == imagemode.Airgap {
+		errs = append(errs, registry.Stop(ctx))
+		if docker.Exists(ctx, "network", airgap.NetworkName) {
+			if _, err := docker.Run(ctx, "network", "rm", airgap.NetworkName); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, egress.Remove(ctx, airgap.BridgeName))
+	}
+	_ = os.Remove(c.KubeconfigPath)
+	fmt.Fprintf(c.Log, "[cluster] deleted cluster %q in %s\n", c.Name, time.Since(start).Round(100*time.Millisecond))
+	return errors.Join(errs...)
+}
+
+// NodeContainers lists the cluster's node containers.
+func NodeContainers(ctx context.Context, name string) ([]string, error) {
+	out, err := docker.Run(ctx, "ps", "--all", "--filter", "label="+nodeLabel+"="+name, "--format", "{{.Names}}")
+	if err != nil || out == "" {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

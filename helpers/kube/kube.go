@@ -1,0 +1,99 @@
+// Package kube builds clients for the cluster under test and describes what
+// the specs poll in words a failure message can carry.
+package kube
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Clients loads a kubeconfig (and optional context) into a REST config and a
+// typed clientset, polite enough for polling from several processes.
+func Clients(kubeconfig, context string) (*rest.Config, kubernetes.Interface, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, cs, nil
+}
+
+// PodReady says whether the pod's Ready condition is True.
+func PodReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// NodeReady says whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// DescribePod is one line with what explains a pod that is not Ready: its
+// phase, readiness and each container's state with its reason.
+func DescribePod(p *corev1.Pod) string {
+	if p == nil {
+		return "<no pod>"
+	}
+	var parts []string
+	parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s ready=%v", p.Namespace, p.Name, p.Status.Phase, PodReady(p)))
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Reason != "" {
+			parts = append(parts, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
+		}
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		parts = append(parts, "container "+cs.Name+": "+describeState(cs))
+	}
+	if p.Status.Message != "" {
+		parts = append(parts, "message: "+p.Status.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func describeState(cs corev1.ContainerStatus) string {
+	s := cs.State
+	switch {
+	case s.Waiting != nil:
+		return fmt.Sprintf("waiting %s %s (restarts %d)", s.Waiting.Reason, s.Waiting.Message, cs.RestartCount)
+	case s.Terminated != nil:
+		return fmt.Sprintf("terminated %s exit %d (restarts %d)", s.Terminated.Reason, s.Terminated.ExitCode, cs.RestartCount)
+	case s.Running != nil:
+		return fmt.Sprintf("running ready=%v (restarts %d)", cs.Ready, cs.RestartCount)
+	}
+	return "unknown"
+}
+
+// DescribePods describes each pod, sorted by name.
+func DescribePods(pods []corev1.Pod) string {
+	if len(pods) == 0 {
+		return "no pods"
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	var lines []string
+	for i := range pods {
+		lines = append(lines, DescribePod(&pods[i]))
+	}
+	return strings.Join(lines, "\n")
+}

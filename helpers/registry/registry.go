@@ -1,0 +1,89 @@
+// Package registry runs the air-gapped cluster's image registry: a
+// distribution registry container on the cluster's Docker network, serving
+// the storage folder the image build pushed into. It lives exactly as long as
+// the cluster.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+)
+
+// Start runs the registry container (replacing a stale one) and waits until
+// it serves every image the build recorded.
+func Start(ctx context.Context, built airgap.Built, owner string) error {
+	if docker.Exists(ctx, "container", airgap.RegistryContainer) {
+		if err := Stop(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := docker.Run(ctx, "run", "--detach", "--name", airgap.RegistryContainer,
+		"--network", airgap.NetworkName,
+		"--label", airgap.RunLabel+"="+owner,
+		"--volume", built.RegistryStorage+":/var/lib/registry",
+		built.RegistryImage)
+	if err != nil {
+		return fmt.Errorf("cannot start the local registry: %w", err)
+	}
+	ip, err := docker.Run(ctx, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+airgap.NetworkName+`").IPAddress}}`, airgap.RegistryContainer)
+	if err != nil {
+		return err
+	}
+	return waitServing(ctx, fmt.Sprintf("http://%s:%d", ip, airgap.RegistryPort), built.Images)
+}
+
+// waitServing polls the registry from the host (over the bridge, which is
+// this machine) until each manifest answers with the digest the build pushed.
+func waitServing(ctx context.Context, base string, images map[string]string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	var repoTags []string
+	for rt := range images {
+		repoTags = append(repoTags, rt)
+	}
+	sort.Strings(repoTags)
+	last := ""
+	for _, rt := range repoTags {
+		repo, tag, _ := strings.Cut(rt, ":")
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodHead, base+"/v2/"+repo+"/manifests/"+tag, nil)
+			req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				got := resp.Header.Get("Docker-Content-Digest")
+				if resp.StatusCode == http.StatusOK && got == images[rt] {
+					break
+				}
+				last = fmt.Sprintf("HTTP %d, digest %q, want %s", resp.StatusCode, got, images[rt])
+			} else {
+				last = err.Error()
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("local registry does not serve %s after 30s (last: %s): run 'make images' to rebuild", rt, last)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Stop removes the registry container; its storage stays in the cache.
+func Stop(ctx context.Context) error {
+	if !docker.Exists(ctx, "container", airgap.RegistryContainer) {
+		return nil
+	}
+	_, err := docker.Run(ctx, "rm", "--force", "--volumes", airgap.RegistryContainer)
+	return err
+}

@@ -1,0 +1,127 @@
+// Package specns gives each spec a namespace of its own: created before the
+// spec, labelled with the run, and deleted after it with DeferCleanup. When
+// the spec failed, the namespace's events, pods and container logs are put in
+// the report and the artifacts folder first.
+package specns
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
+)
+
+// RunLabel carries the run ID on every namespace the suite creates, so a
+// later run can sweep what an interrupted one left.
+const RunLabel = "kiamol-e2e/run"
+
+// Create makes a namespace "<prefix>-<random>" and schedules its evidence
+// dump and deletion.
+func Create(ctx context.Context, cs kubernetes.Interface, prefix, runID, artifacts string) string {
+	GinkgoHelper()
+	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: prefix + "-",
+		Labels:       map[string]string{RunLabel: runID, "kiamol-e2e/spec": "true"},
+	}}, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
+	name := ns.Name
+	DeferCleanup(func(ctx SpecContext) {
+		if CurrentSpecReport().Failed() {
+			evidence := Dump(ctx, cs, name)
+			AddReportEntry("namespace "+name+" at failure", evidence, ReportEntryVisibilityFailureOrVerbose)
+			if artifacts != "" {
+				dir := filepath.Join(artifacts, "failures", safe(CurrentSpecReport().FullText()))
+				if os.MkdirAll(dir, 0o755) == nil {
+					_ = os.WriteFile(filepath.Join(dir, name+".txt"), []byte(evidence), 0o644)
+				}
+			}
+		}
+		err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		Expect(ignoreNotFound(err)).To(Succeed(), "delete namespace %s", name)
+	}, NodeTimeout(time.Minute))
+	return name
+}
+
+// Dump gathers what a stranger needs to see why a spec failed.
+func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
+	var b strings.Builder
+	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	fmt.Fprintf(&b, "== events in %s\n", ns)
+	if err != nil {
+		fmt.Fprintf(&b, "(cannot list events: %v)\n", err)
+	} else {
+		items := events.Items
+		sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+		for _, e := range items {
+			fmt.Fprintf(&b, "%s %s %s/%s %s: %s\n", eventTime(e).Format(time.RFC3339), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fmt.Fprintf(&b, "(cannot list pods: %v)\n", err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "== pods in %s\n%s\n", ns, kube.DescribePods(pods.Items))
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		p.ManagedFields = nil
+		if raw, err := yaml.Marshal(p); err == nil {
+			fmt.Fprintf(&b, "== pod %s\n%s", p.Name, raw)
+		}
+		for _, c := range p.Spec.Containers {
+			for _, previous := range []bool{false, true} {
+				tail := int64(50)
+				logs, err := cs.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, Previous: previous, TailLines: &tail}).DoRaw(ctx)
+				if err != nil {
+					if !previous {
+						fmt.Fprintf(&b, "== logs %s/%s: (%v)\n", p.Name, c.Name, err)
+					}
+					continue
+				}
+				fmt.Fprintf(&b, "== logs %s/%s (previous=%v)\n%s\n", p.Name, c.Name, previous, logs)
+			}
+		}
+	}
+	return b.String()
+}
+
+func eventTime(e corev1.Event) time.Time {
+	if !e.LastTimestamp.IsZero() {
+		return e.LastTimestamp.Time
+	}
+	if !e.EventTime.IsZero() {
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safe(s string) string {
+	s = unsafeChars.ReplaceAllString(s, "_")
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -43,3 +43,35 @@ func asPod(actual any) (*corev1.Pod, error) {
 	}
 	return nil, fmt.Errorf("beRunningAndReady expects a Pod, got %T", actual)
 }
+
+// allRunningAndReady matches a non-empty list of pods that are all Running
+// and Ready, and describes every pod when it does not.
+func allRunningAndReady() types.GomegaMatcher { return allReady{} }
+
+type allReady struct{}
+
+func (allReady) Match(actual any) (bool, error) {
+	pods, ok := actual.([]corev1.Pod)
+	if !ok {
+		return false, fmt.Errorf("allRunningAndReady expects []corev1.Pod, got %T", actual)
+	}
+	if len(pods) == 0 {
+		return false, nil
+	}
+	for i := range pods {
+		if ok, _ := (runningAndReady{}).Match(&pods[i]); !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (allReady) FailureMessage(actual any) string {
+	pods, _ := actual.([]corev1.Pod)
+	return "expected every pod Running and Ready; last seen:\n" + kube.DescribePods(pods)
+}
+
+func (allReady) NegatedFailureMessage(actual any) string {
+	pods, _ := actual.([]corev1.Pod)
+	return "expected some pod not Running and Ready; last seen:\n" + kube.DescribePods(pods)
+}

@@ -29,23 +29,23 @@ var _ = Describe("The cluster under test", Label("smoke"), func() {
 		}).WithTimeout(timeouts.NodeReady).WithPolling(timeouts.Poll).Should(BeEmpty(), "nodes not Ready")
 	}, SpecTimeout(timeouts.Spec))
 
-	DescribeTable("runs the control plane and add-ons in kube-system",
-		func(ctx SpecContext, selector string) {
+	for _, c := range []struct{ name, selector string }{
+		{"kube-apiserver", "component=kube-apiserver"},
+		{"etcd", "component=etcd"},
+		{"kube-scheduler", "component=kube-scheduler"},
+		{"kube-controller-manager", "component=kube-controller-manager"},
+		{"kube-proxy", "k8s-app=kube-proxy"},
+		{"coredns", "k8s-app=kube-dns"},
+	} {
+		It("runs "+c.name+" in kube-system", func(ctx SpecContext) {
 			Eventually(ctx, func(g Gomega) []corev1.Pod {
-				pods, err := clientset.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: selector})
+				pods, err := clientset.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: c.selector})
 				g.Expect(err).NotTo(HaveOccurred())
 				return pods.Items
 			}).WithTimeout(timeouts.SystemPods).WithPolling(timeouts.Poll).Should(
-				And(Not(BeEmpty()), HaveEach(beRunningAndReady())), "kube-system pods with %s", selector)
-		},
-		Entry("kube-apiserver", "component=kube-apiserver"),
-		Entry("etcd", "component=etcd"),
-		Entry("kube-scheduler", "component=kube-scheduler"),
-		Entry("kube-controller-manager", "component=kube-controller-manager"),
-		Entry("kube-proxy", "k8s-app=kube-proxy"),
-		Entry("coredns", "k8s-app=kube-dns"),
-		SpecTimeout(timeouts.Spec),
-	)
+				allRunningAndReady(), "kube-system pods with %s", c.selector)
+		}, SpecTimeout(timeouts.Spec))
+	}
 
 	It("pulls the chapter's untagged image (imagePullPolicy Always) and runs it Ready", func(ctx SpecContext) {
 		ns := namespace(ctx, "smoke")

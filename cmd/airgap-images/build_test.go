@@ -92,3 +92,43 @@ func TestVersionLdflagsNameTheRelease(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestProxyBaseLayerIsACompleteTar(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 3<<20) // larger than the writer's buffer
+	in := filepath.Join(dir, "rootfs.tar")
+	if err := writeLayer(in, map[string]entry{
+		"/usr/sbin/iptables-nft":                   {mode: 0o755, data: big},
+		"/usr/lib/x86_64-linux-gnu/libnftnl.so.11": {mode: 0o644, data: []byte("lib")},
+		"/usr/share/doc/readme":                    {mode: 0o644, data: []byte("dropped")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "proxy.tar")
+	if err := proxyBaseLayer(in, out); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(out)
+	defer f.Close()
+	r := tar.NewReader(f)
+	var kept []string
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("truncated layer: %v", err)
+		}
+		n, err := io.Copy(io.Discard, r)
+		if err != nil || n != h.Size {
+			t.Fatalf("%s: read %d of %d: %v", h.Name, n, h.Size, err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			kept = append(kept, h.Name)
+		}
+	}
+	if strings.Join(kept, ",") != "usr/lib/x86_64-linux-gnu/libnftnl.so.11,usr/sbin/iptables-nft" {
+		t.Errorf("kept %v", kept)
+	}
+}

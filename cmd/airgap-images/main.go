@@ -58,6 +58,8 @@ type plan struct {
 	standinKey, rootfsKey, key     string
 }
 
+func (p *plan) proxyBaseKey() string { return keyOf(proxyBaseRecipe, p.rootfsKey) }
+
 func (p *plan) out(name, key string) string { return filepath.Join(p.cache, "out", name+"-"+key) }
 
 func newPlan(ctx context.Context, repo string) (*plan, error) {
@@ -101,7 +103,7 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 	p.standinKey = keyOf("standins/v1", gov, h)
 	p.rootfsKey = rootfsKey()
 	p.key = keyOf(imagesRecipe, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
-		p.registry.key(gov), p.standinKey, p.rootfsKey, nodeFilesHash(), airgap.RegistryHost())
+		p.registry.key(gov), p.standinKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), airgap.RegistryHost())
 	return p, nil
 }
 
@@ -221,7 +223,7 @@ func (p *plan) buildRootfs(ctx context.Context, prog *progress, log io.Writer) e
 	if err != nil {
 		return err
 	}
-	return cached(ctx, prog, "cut kube-proxy's base layer from the node's Debian", p.out("proxybase", p.rootfsKey), func(ctx context.Context, tmp string) error {
+	return cached(ctx, prog, "cut kube-proxy's base layer from the node's Debian", p.out("proxybase", p.proxyBaseKey()), func(ctx context.Context, tmp string) error {
 		return proxyBaseLayer(filepath.Join(rootfs, "rootfs.tar"), filepath.Join(tmp, "proxybase.tar"))
 	})
 }
@@ -264,7 +266,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 			layer := filepath.Join(work, "kube-proxy.tar")
 			if err = writeLayer(layer, map[string]entry{"/usr/local/bin/kube-proxy": {mode: 0o755, src: filepath.Join(k8sBin, "kube-proxy")}}); err == nil {
 				img, err = newImage(v1.Config{Entrypoint: []string{"/usr/local/bin/kube-proxy"}},
-					filepath.Join(p.out("proxybase", p.rootfsKey), "proxybase.tar"), layer)
+					filepath.Join(p.out("proxybase", p.proxyBaseKey()), "proxybase.tar"), layer)
 			}
 		case "etcd":
 			img, err = binaryImage(work, etcdBin, "/usr/local/bin/etcd", nil, v1.Config{})

@@ -22,8 +22,12 @@ var nodePackages = []string{
 	"util-linux", "kmod", "procps", "ca-certificates", "bash", "libseccomp2",
 }
 
-// rootfsRecipe changes whenever buildRootfs' post-processing does.
-const rootfsRecipe = "rootfs/v1"
+// rootfsRecipe and proxyBaseRecipe change whenever buildRootfs' or
+// proxyBaseLayer's output would.
+const (
+	rootfsRecipe    = "rootfs/v1"
+	proxyBaseRecipe = "proxybase/v2"
+)
 
 func rootfsKey() string {
 	return keyOf(append([]string{rootfsRecipe, airgap.DebianSuite}, nodePackages...)...)
@@ -103,7 +107,8 @@ func proxyBaseLayer(rootfsTar, out string) error {
 		return err
 	}
 	defer f.Close()
-	w := tar.NewWriter(bufio.NewWriterSize(f, 1<<20))
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := tar.NewWriter(bw)
 	r := tar.NewReader(bufio.NewReaderSize(in, 1<<20))
 	for {
 		h, err := r.Next()
@@ -124,6 +129,9 @@ func proxyBaseLayer(rootfsTar, out string) error {
 		}
 	}
 	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		return err
 	}
 	return f.Close()

@@ -39,6 +39,11 @@ func Create(ctx context.Context, cs kubernetes.Interface, prefix, runID, artifac
 	}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name
+	// Pods are refused until the namespace's default ServiceAccount exists.
+	Eventually(ctx, func() error {
+		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	}).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "namespace %s gets its default ServiceAccount", name)
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			evidence := Dump(ctx, cs, name)

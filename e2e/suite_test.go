@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
@@ -33,10 +34,11 @@ type run struct {
 }
 
 var (
-	the        run
-	restConfig *rest.Config
-	clientset  kubernetes.Interface
-	created    *cluster.Cluster // process 1 only
+	the             run
+	restConfig      *rest.Config
+	clientset       kubernetes.Interface
+	resourcesClient *resources.Resources
+	created         *cluster.Cluster // process 1 only
 )
 
 func TestChapter2(t *testing.T) {
@@ -77,6 +79,8 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(json.Unmarshal(raw, &the)).To(Succeed())
 	var err error
 	restConfig, clientset, err = kube.Clients(the.Kubeconfig, "")
+	Expect(err).NotTo(HaveOccurred())
+	resourcesClient, err = resources.New(restConfig)
 	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(timeouts.ClusterUp))
 

@@ -16,6 +16,16 @@ var timeouts = struct {
 	// PodReady bounds a chapter pod's pull (Always, from the mirror) and
 	// start (measured: about 2 s).
 	PodReady time.Duration
+	// SelfHeal bounds a removed container's replacement becoming Ready
+	// (measured: 1.9-3.7 s).
+	SelfHeal time.Duration
+	// Controller bounds a Deployment/ReplicaSet reacting to a change: a
+	// replacement pod created, a surplus one deleted (measured: about 2 s).
+	Controller time.Duration
+	// PortForward bounds a forwarded GET answering.
+	PortForward time.Duration
+	// Chapter bounds a whole chapter spec.
+	Chapter time.Duration
 	// Poll is how often Eventually looks; client-go rate-limits faster polls.
 	Poll time.Duration
 	// Spec bounds a whole smoke spec.
@@ -27,6 +37,10 @@ var timeouts = struct {
 	NodeReady:   2 * time.Minute,
 	SystemPods:  3 * time.Minute,
 	PodReady:    60 * time.Second,
+	SelfHeal:    60 * time.Second,
+	Controller:  60 * time.Second,
+	PortForward: 30 * time.Second,
+	Chapter:     3 * time.Minute,
 	Poll:        250 * time.Millisecond,
 	Spec:        4 * time.Minute,
 	ClusterDown: 2 * time.Minute,

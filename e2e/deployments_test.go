@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/imperative"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/portforward"
 )
 
@@ -25,7 +27,9 @@ var _ = Describe("Chapter 2, Deployments: kubectl create deployment hello-kiamol
 		Expect(err).NotTo(HaveOccurred())
 		var pods []corev1.Pod
 		Eventually(ctx, podsNamed(ctx, ns, name+"-")).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).
-			Should(And(HaveLen(1), allRunningAndReady()), "the Deployment creates one Pod")
+			Should(And(HaveLen(1), allRunningAndReady()), func() string {
+				return "the Deployment creates one Pod; " + describeDeployment(ctx, ns, name) + "; latest events:\n" + kube.LatestEvents(ctx, clientset, ns, 5)
+			})
 		pods = podsNamed(ctx, ns, name+"-")(Default)
 		Expect(pods).To(HaveLen(1))
 		return d, pods[0]
@@ -88,6 +92,23 @@ var _ = Describe("Chapter 2, Deployments: kubectl create deployment hello-kiamol
 		expectPageThrough(ctx, forwardToPod(ctx, ns, pod.Name))
 	}, SpecTimeout(timeouts.Chapter))
 })
+
+// describeDeployment says how far the controllers got with a Deployment.
+func describeDeployment(ctx SpecContext, ns, name string) string {
+	d, err := clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Sprintf("deployment %s/%s: %v", ns, name, err)
+	}
+	s := fmt.Sprintf("deployment %s/%s: generation %d, observedGeneration %d, %d/%d replicas ready",
+		ns, name, d.Generation, d.Status.ObservedGeneration, d.Status.ReadyReplicas, d.Status.Replicas)
+	for _, c := range d.Status.Conditions {
+		s += fmt.Sprintf(", %s=%s (%s)", c.Type, c.Status, c.Message)
+	}
+	if d.Status.ObservedGeneration == 0 {
+		s += "; no Deployment controller has acted on it: is kube-controller-manager running?"
+	}
+	return s
+}
 
 // relabel is `kubectl label pod NAME --overwrite app=VALUE`.
 func relabel(ctx SpecContext, ns, pod, app string) {

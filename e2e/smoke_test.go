@@ -51,7 +51,7 @@ var _ = Describe("The cluster under test", Label("smoke"), func() {
 		ns := namespace(ctx, "smoke")
 		pod, err := clientset.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "hello-kiamol", Labels: map[string]string{"run": "hello-kiamol"}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hello-kiamol", Image: airgap.HelloImage}}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hello-kiamol", Image: chapterImage}}},
 		}, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pod.Spec.Containers[0].ImagePullPolicy).To(Equal(corev1.PullAlways),

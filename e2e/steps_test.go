@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,8 +16,9 @@ import (
 )
 
 // chapterImage is the image the chapter runs; air-gapped, the local
-// registry answers for it with the stand-in.
-const chapterImage = airgap.HelloImage
+// registry answers for it with the stand-in. E2E_CHAPTER_IMAGE swaps it, to
+// check another build of the app against the chapter.
+var chapterImage = envOr("E2E_CHAPTER_IMAGE", airgap.HelloImage)
 
 const chapterHeading = "Hello from Chapter 2!"
 
@@ -36,7 +38,9 @@ func waitPodReady(ctx SpecContext, ns, name string) *corev1.Pod {
 		g.Expect(err).NotTo(HaveOccurred())
 		seen = p
 		return p
-	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady(), "pod %s/%s becomes Ready", ns, name)
+	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady(), func() string {
+		return fmt.Sprintf("pod %s/%s becomes Ready; latest events:\n%s", ns, name, kube.LatestEvents(ctx, clientset, ns, 5))
+	})
 	return seen
 }
 

@@ -40,7 +40,7 @@ bounding_set_is_narrow() {
 
 missing_tools() {
   local t out=()
-  for t in docker dockerd "${build_tools[@]}"; do
+  for t in "$@"; do
     command -v "$t" >/dev/null 2>&1 || out+=("$t")
   done
   printf '%s\n' "${out[@]}"
@@ -95,17 +95,25 @@ check_runtime() {
   fi
 }
 
-missing=$(missing_tools)
+# The engine is needed by every run; the build tools only by air-gapped image
+# builds, which name them again themselves if they are still missing then.
+missing_engine=$(missing_tools docker dockerd)
+missing_build=$(missing_tools "${build_tools[@]}")
 if [ "$mode" = --check ]; then
-  [ -z "$missing" ] || die "missing: $(echo $missing) (run hack/host-setup.sh as root on Debian, or install them)"
+  [ -z "$missing_engine" ] || die "missing: $(echo $missing_engine) (install Docker Engine, or run hack/host-setup.sh as root on Debian)"
   engine_ready || die "the Docker engine is not running (start dockerd, or run hack/host-setup.sh as root)"
   check_runtime
   exit 0
 fi
 
-if [ -n "$missing" ]; then
-  can_fix || die "missing: $(echo $missing). Install Docker Engine and debootstrap (on Debian as root: apt-get install docker.io debootstrap), then retry"
-  install_packages
+if [ -n "$missing_engine$missing_build" ]; then
+  if can_fix; then
+    install_packages
+  elif [ -n "$missing_engine" ]; then
+    die "missing: $(echo $missing_engine). Install Docker Engine (on Debian as root: apt-get install docker.io), then retry"
+  else
+    say "note: air-gapped image builds also need: $(echo $missing_build)"
+  fi
 fi
 
 if ! engine_ready; then

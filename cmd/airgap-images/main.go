@@ -351,8 +351,28 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	if err := airgap.WriteBuilt(p.cache, built); err != nil {
 		return err
 	}
+	pruneOldImages(ctx, built, log)
 	done(fmt.Sprintf("node image %s, %d images in the registry", built.NodeImage, len(built.Images)))
 	return nil
+}
+
+// pruneOldImages removes node and registry images of earlier builds, which
+// nothing refers to any more; an image a container still uses stays.
+func pruneOldImages(ctx context.Context, built airgap.Built, log io.Writer) {
+	keep := map[string]bool{built.NodeImage: true, built.RegistryImage: true}
+	for _, repo := range []string{"kiamol-e2e/node", "kiamol-e2e/registry"} {
+		out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
+		if err != nil {
+			continue
+		}
+		for _, ref := range strings.Fields(string(out)) {
+			if !keep[ref] {
+				if err := exec.CommandContext(ctx, "docker", "image", "rm", ref).Run(); err == nil {
+					fmt.Fprintf(log, "removed old image %s\n", ref)
+				}
+			}
+		}
+	}
 }
 
 func kubeadmImages(ctx context.Context, kubeadm string) ([]string, error) {

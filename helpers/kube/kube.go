@@ -3,11 +3,14 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -96,4 +99,36 @@ func DescribePods(pods []corev1.Pod) string {
 		lines = append(lines, DescribePod(&pods[i]))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// LatestEvents is the namespace's newest events, newest last, one per line:
+// where a pod's own status only says ContainerCreating, an event says why.
+func LatestEvents(ctx context.Context, cs kubernetes.Interface, namespace string, n int) string {
+	list, err := cs.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Sprintf("(events: %v)", err)
+	}
+	items := list.Items
+	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	if len(items) > n {
+		items = items[len(items)-n:]
+	}
+	var lines []string
+	for _, e := range items {
+		lines = append(lines, fmt.Sprintf("  %s %s %s/%s: %s", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message))
+	}
+	if len(lines) == 0 {
+		return "  (no events)"
+	}
+	return strings.Join(lines, "\n")
+}
+
+func eventTime(e corev1.Event) time.Time {
+	if !e.LastTimestamp.IsZero() {
+		return e.LastTimestamp.Time
+	}
+	if !e.EventTime.IsZero() {
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
 }

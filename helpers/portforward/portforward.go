@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,7 +30,41 @@ import (
 type Session struct {
 	LocalPort uint16
 	stop      chan struct{}
-	done      chan error
+	errOut    *lockedBuffer
+	ended     chan struct{}
+	endErr    error
+}
+
+// problem says what the forwarder itself reported, if anything: when a GET
+// fails, the cause is usually on the pod's side of the tunnel.
+func (s *Session) problem() string {
+	var parts []string
+	if e := strings.TrimSpace(s.errOut.String()); e != "" {
+		parts = append(parts, "forwarder said: "+e)
+	}
+	select {
+	case <-s.ended:
+		parts = append(parts, fmt.Sprintf("forwarding stopped (%v)", s.endErr))
+	default:
+	}
+	return strings.Join(parts, "; ")
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // URL is the forwarded port's base address.
@@ -42,7 +77,7 @@ func (s *Session) Close() {
 	default:
 		close(s.stop)
 	}
-	<-s.done
+	<-s.ended
 }
 
 // ToPod forwards 127.0.0.1:<free port> to the pod's port.
@@ -61,19 +96,20 @@ func ToPod(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, names
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
 
-	s := &Session{stop: make(chan struct{}), done: make(chan error, 1)}
+	s := &Session{stop: make(chan struct{}), errOut: &lockedBuffer{}, ended: make(chan struct{})}
 	ready := make(chan struct{})
-	var errOut strings.Builder
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)}, s.stop, ready, io.Discard, &errOut)
+	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)}, s.stop, ready, io.Discard, s.errOut)
 	if err != nil {
 		return nil, err
 	}
-	go func() { s.done <- fw.ForwardPorts() }()
+	go func() {
+		s.endErr = fw.ForwardPorts()
+		close(s.ended)
+	}()
 	select {
 	case <-ready:
-	case err := <-s.done:
-		s.done <- err
-		return nil, fmt.Errorf("port-forward to pod %s/%s:%d: %v %s", namespace, pod, port, err, errOut.String())
+	case <-s.ended:
+		return nil, fmt.Errorf("port-forward to pod %s/%s:%d: %s", namespace, pod, port, s.problem())
 	case <-ctx.Done():
 		s.Close()
 		return nil, ctx.Err()
@@ -137,6 +173,9 @@ func Get(ctx context.Context, s *Session, path string) (Page, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		if p := s.problem(); p != "" {
+			return Page{}, fmt.Errorf("%w; %s", err, p)
+		}
 		return Page{}, err
 	}
 	defer resp.Body.Close()

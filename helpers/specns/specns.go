@@ -40,10 +40,12 @@ func Create(ctx context.Context, cs kubernetes.Interface, prefix, runID, artifac
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name
 	// Pods are refused until the namespace's default ServiceAccount exists.
-	Eventually(ctx, func() error {
-		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	}).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "namespace %s gets its default ServiceAccount", name)
+	// kube-controller-manager makes it, but Pods themselves do not need that
+	// controller: making it here keeps a Pod spec's outcome about Pods.
+	_, err = cs.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
+	}
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			evidence := Dump(ctx, cs, name)
@@ -70,9 +72,9 @@ func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
 		fmt.Fprintf(&b, "(cannot list events: %v)\n", err)
 	} else {
 		items := events.Items
-		sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+		sort.Slice(items, func(i, j int) bool { return items[i].CreationTimestamp.Before(&items[j].CreationTimestamp) })
 		for _, e := range items {
-			fmt.Fprintf(&b, "%s %s %s/%s %s: %s\n", eventTime(e).Format(time.RFC3339), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+			fmt.Fprintf(&b, "%s %s %s/%s %s: %s\n", e.CreationTimestamp.Format(time.RFC3339), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 		}
 	}
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -102,16 +104,6 @@ func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
 		}
 	}
 	return b.String()
-}
-
-func eventTime(e corev1.Event) time.Time {
-	if !e.LastTimestamp.IsZero() {
-		return e.LastTimestamp.Time
-	}
-	if !e.EventTime.IsZero() {
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

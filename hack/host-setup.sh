@@ -65,8 +65,23 @@ install_capfilter() {
   mv -f "$tmp" "$capfilter"
 }
 
+# A dockerd that was killed (as at the end of every session here) leaves its
+# pid file; once that pid belongs to another process, dockerd refuses to start.
+clear_stale_pidfile() {
+  local pidfile=/var/run/docker.pid pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  # a killed dockerd whose parent is gone can linger as a zombie: not running
+  if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ] ||
+    grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+    say "removing stale $pidfile (pid ${pid:-none} is not a running dockerd)"
+    rm -f "$pidfile"
+  fi
+}
+
 start_dockerd() {
   local args=()
+  clear_stale_pidfile
   if bounding_set_is_narrow; then
     say "capability bounding set lacks some capabilities: registering $capfilter as dockerd's default runtime"
     install_capfilter

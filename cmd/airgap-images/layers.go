@@ -23,6 +23,13 @@ type entry struct {
 // writeLayer writes a reproducible tar (fixed times and owners, sorted
 // names, parent folders included) so unchanged inputs give the same digest.
 func writeLayer(out string, files map[string]entry) error {
+	return createTar(out, func(w *tar.Writer) error { return fillLayer(w, files) })
+}
+
+// createTar writes a tar file through a buffer, and makes sure both the tar
+// trailer and the buffer reach the disk: a lost final flush leaves a layer
+// that only fails when a node unpacks it.
+func createTar(out string, fill func(*tar.Writer) error) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -30,6 +37,19 @@ func writeLayer(out string, files map[string]entry) error {
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	w := tar.NewWriter(bw)
+	if err := fill(w); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func fillLayer(w *tar.Writer, files map[string]entry) error {
 	epoch := time.Unix(0, 0)
 	dirs := map[string]bool{}
 	var names []string
@@ -83,11 +103,5 @@ func writeLayer(out string, files map[string]entry) error {
 			return err
 		}
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return nil
 }

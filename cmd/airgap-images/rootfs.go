@@ -102,39 +102,27 @@ func proxyBaseLayer(rootfsTar, out string) error {
 		return err
 	}
 	defer in.Close()
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := tar.NewWriter(bw)
-	r := tar.NewReader(bufio.NewReaderSize(in, 1<<20))
-	for {
-		h, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	return createTar(out, func(w *tar.Writer) error {
+		r := tar.NewReader(bufio.NewReaderSize(in, 1<<20))
+		for {
+			h, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !keep(h.Name) {
+				continue
+			}
+			if err := w.WriteHeader(h); err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, r); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if !keep(h.Name) {
-			continue
-		}
-		if err := w.WriteHeader(h); err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, r); err != nil {
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	})
 }
 
 // debianMirror reuses the archive this host's apt already uses, so the node

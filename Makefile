@@ -5,51 +5,102 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-ARTIFACTS ?= $(CURDIR)/_artifacts## where reports and failure evidence go
+ARTIFACTS ?= $(CURDIR)/_artifacts## where reports, verdict.md and failure evidence go
 PROCS ?= 4## parallel Ginkgo processes
-LABELS ?=## Ginkgo label filter, e.g. LABELS='pods && !self-healing'
-KEEP ?=## KEEP=1 leaves the cluster (and registry) running after the suite
-IMAGES ?=## airgap, online or auto (default auto: airgap where Docker Hub's name does not resolve)
-SUITE_TIMEOUT ?= 60m## bound on the whole Ginkgo run
+LABELS ?=## Ginkgo label filter, e.g. LABELS='pods && !self-healing' (labels: make labels)
+KEEP ?=## KEEP=1 leaves the cluster (and registry) running; the next run reuses it
+IMAGES ?=## airgap, online or auto (default: airgap where Docker Hub's name does not resolve)
+K8S_VERSION ?=## Kubernetes version of the kind cluster: online, a pinned node image (v1.35, v1.36, v1.37); air-gapped, v1.34 only
+NODE_IMAGE ?=## online mode: an explicit kind node image, e.g. kindest/node:v1.36.4@sha256:...
+EXISTING ?=## EXISTING=1 runs against the cluster KUBECONFIG names; creates and builds nothing
+KUBECONFIG ?=## with EXISTING=1: the kubeconfig (or list) to use (default ~/.kube/config)
+CONTEXT ?=## with EXISTING=1: the kubeconfig context (default: its current-context)
+MANIFESTS ?=## a folder with your copy of the chapter's pod.yaml and deployment.yaml
+SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
+N ?= 10## e2e-repeat: how many runs in a row
 
-GINKGO := go tool ginkgo
+CACHE := $(or $(KIAMOL_E2E_CACHE),$(HOME)/.cache/kiamol-e2e)
+# Ginkgo at the version go.mod pins, and the suite's own commands, built once
+# and run directly: not through `go run`/`go tool`, so that Ctrl-C and
+# SIGTERM reach them with nothing in between and no "exit status" line
+# follows their own one-line errors.
+BIN := $(CACHE)/bin
+GINKGO := $(BIN)/ginkgo
+
 export E2E_ARTIFACTS := $(ARTIFACTS)
-ifneq ($(KEEP),)
-export E2E_KEEP_CLUSTER := $(KEEP)
-endif
-ifneq ($(IMAGES),)
 export E2E_IMAGES := $(IMAGES)
+export E2E_KEEP_CLUSTER := $(KEEP)
+export E2E_K8S_VERSION := $(K8S_VERSION)
+export E2E_NODE_IMAGE := $(NODE_IMAGE)
+export E2E_USE_EXISTING_CLUSTER := $(EXISTING)
+export E2E_KUBE_CONTEXT := $(CONTEXT)
+export E2E_MANIFESTS := $(MANIFESTS)
+ifneq ($(KUBECONFIG),)
+export KUBECONFIG
 endif
+
+GINKGO_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
+	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
+	--output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml \
+	$(if $(LABELS),--label-filter='$(LABELS)')
 
 .PHONY: help
 help: ## this list
 	@echo "Targets:"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 	@echo "Knobs (make VAR=value ...):"
-	@grep -E '^[A-Z_]+ \?=.*## ' $(MAKEFILE_LIST) | sed -E 's/^([A-Z_]+) \?= ?([^#]*)## (.*)/  \1=\2\t\3/' | expand -t 30
+	@grep -E '^[A-Z0-9_]+ \?=.*## ' $(MAKEFILE_LIST) | sed -E 's/^([A-Z0-9_]+) \?= ?([^#]*)## (.*)/  \1=\2\t\3/' | expand -t 30
 
 .PHONY: host
 host: ## install and start the Docker engine if missing (Debian, root); otherwise say what to install
 	@bash hack/host-setup.sh
 
-.PHONY: images
-images: host ## build the air-gapped images (cached; a no-op check when nothing changed)
-	@go run ./cmd/airgap-images -repo .
+.PHONY: tools
+tools:
+	@mkdir -p "$(BIN)"
+	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down
 
+.PHONY: images
+images: host tools ## build the air-gapped images (cached; a no-op check when nothing changed)
+	@"$(BIN)/airgap-images" -repo .
+
+.PHONY: preflight
+preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs); one line if one is wrong
+	@"$(BIN)/preflight" -docker=false -ginkgo "$(GINKGO)" -labels '$(LABELS)'
+
+# The suite needs its images and engine only when it makes the cluster itself.
 .PHONY: e2e
-e2e: images ## run the chapter's specs on a kind cluster made for the run
+e2e: preflight $(if $(EXISTING),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
-	$(GINKGO) -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
-		--timeout=$(SUITE_TIMEOUT) --poll-progress-after=120s --poll-progress-interval=60s \
-		--output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml \
-		$(if $(LABELS),--label-filter='$(LABELS)') ./e2e \
-		|| status=$$?; \
-	go run ./cmd/verdict "$(ARTIFACTS)/report.json"; exit $${status:-0}
+	"$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
+	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" && exit $${status:-0}
+
+# One cluster for all N runs: the first makes it and keeps it, the rest reuse
+# it; it is deleted at the end unless KEEP was asked for.
+.PHONY: e2e-repeat
+e2e-repeat: preflight $(if $(EXISTING),,images) ## run the suite N times in a row on one cluster (ginkgo --repeat); stops at the first failure
+	@mkdir -p "$(ARTIFACTS)"
+	@rm -f "$(ARTIFACTS)/report.json"
+	E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_FLAGS) --repeat=$$(( $(N) - 1 )) ./e2e || status=$$?; \
+	if [ -z "$(KEEP)$(EXISTING)" ]; then "$(BIN)/down" >/dev/null || status=1; fi; \
+	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" && exit $${status:-0}
+
+.PHONY: labels
+labels: tools ## list the suite's labels (for LABELS=)
+	@"$(GINKGO)" labels ./e2e
+
+.PHONY: down
+down: tools ## delete what KEEP=1 (or a killed run) left: cluster, registry, network, guard; EXISTING=1: leftover namespaces
+	@"$(BIN)/down"
+
+.PHONY: lint
+lint: ## vet, and check the CI workflow with actionlint
+	go vet ./...
+	go tool actionlint .github/workflows/e2e.yml
 
 .PHONY: unit
-unit: ## vet and unit tests (no cluster)
-	go vet ./...
+unit: lint ## unit tests, bad-input and interrupt tests included (no cluster of its own)
 	go test -count=1 ./cmd/... ./helpers/... ./hack/...
 
 .PHONY: test

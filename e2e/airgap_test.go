@@ -20,7 +20,7 @@ import (
 var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 	BeforeEach(func() {
 		if the.Mode != imagemode.Airgap {
-			Skip("images are " + string(the.Mode) + " (" + the.ModeReason + "): there is no air gap to check")
+			Skip("not the suite's air-gapped kind cluster (" + the.ModeReason + "): there is no air gap of ours to check")
 		}
 	})
 

@@ -55,7 +55,7 @@ var _ = Describe("Chapter 2, manifests: kubectl apply -f pod.yaml / deployment.y
 				http.NotFound(w, r)
 				return
 			}
-			_, _ = w.Write(fixtures.Chapter2("pod.yaml"))
+			_, _ = w.Write(chapterManifest("pod.yaml"))
 		}))
 		DeferCleanup(server.Close)
 
@@ -78,7 +78,7 @@ type versions struct {
 // versions the server answered with.
 func applyFixture(ctx SpecContext, ns, file string) []versions {
 	GinkgoHelper()
-	objs, err := manifest.Apply(ctx, resourcesClient, fixtures.Chapter2(file), ns)
+	objs, err := manifest.Apply(ctx, resourcesClient, chapterManifest(file), ns)
 	Expect(err).NotTo(HaveOccurred(), "kubectl apply -f %s", file)
 	var out []versions
 	for _, o := range objs {
@@ -90,7 +90,7 @@ func applyFixture(ctx SpecContext, ns, file string) []versions {
 // objectVersions reads the fixture's objects back from the server.
 func objectVersions(ctx SpecContext, ns, file string) []versions {
 	GinkgoHelper()
-	objs, err := manifest.Decode(ctx, fixtures.Chapter2(file), ns)
+	objs, err := manifest.Decode(ctx, chapterManifest(file), ns)
 	Expect(err).NotTo(HaveOccurred())
 	var out []versions
 	for _, o := range objs {
@@ -98,4 +98,13 @@ func objectVersions(ctx SpecContext, ns, file string) []versions {
 		out = append(out, versions{fmt.Sprintf("%T", o), o.GetName(), o.GetResourceVersion(), o.GetGeneration()})
 	}
 	return out
+}
+
+// chapterManifest reads one of the chapter's manifests: the suite's copy, or
+// the user's from MANIFESTS.
+func chapterManifest(file string) []byte {
+	GinkgoHelper()
+	raw, path, err := fixtures.Chapter2(the.Manifests, file)
+	Expect(err).NotTo(HaveOccurred(), "read %s", path)
+	return raw
 }

@@ -10,15 +10,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/portforward"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
 )
 
 // chapterImage is the image the chapter runs; air-gapped, the local
 // registry answers for it with the stand-in. E2E_CHAPTER_IMAGE swaps it, to
 // check another build of the app against the chapter.
-var chapterImage = envOr("E2E_CHAPTER_IMAGE", airgap.HelloImage)
+var chapterImage = settings.FromEnv().ChapterImage
 
 const chapterHeading = "Hello from Chapter 2!"
 

@@ -32,16 +32,20 @@ var timeouts = struct {
 	Spec time.Duration
 	// ClusterDown bounds deletion of the cluster, registry and network.
 	ClusterDown time.Duration
+	// NamespacesGone bounds the run's namespaces leaving Terminating on a
+	// cluster that stays (measured: a few seconds).
+	NamespacesGone time.Duration
 }{
-	ClusterUp:   5 * time.Minute,
-	NodeReady:   2 * time.Minute,
-	SystemPods:  3 * time.Minute,
-	PodReady:    60 * time.Second,
-	SelfHeal:    60 * time.Second,
-	Controller:  60 * time.Second,
-	PortForward: 30 * time.Second,
-	Chapter:     3 * time.Minute,
-	Poll:        250 * time.Millisecond,
-	Spec:        4 * time.Minute,
-	ClusterDown: 2 * time.Minute,
+	ClusterUp:      5 * time.Minute,
+	NodeReady:      2 * time.Minute,
+	SystemPods:     3 * time.Minute,
+	PodReady:       60 * time.Second,
+	SelfHeal:       60 * time.Second,
+	Controller:     60 * time.Second,
+	PortForward:    30 * time.Second,
+	Chapter:        3 * time.Minute,
+	Poll:           250 * time.Millisecond,
+	Spec:           4 * time.Minute,
+	ClusterDown:    2 * time.Minute,
+	NamespacesGone: 90 * time.Second,
 }

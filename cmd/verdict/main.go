@@ -1,63 +1,98 @@
-// Command verdict reads Ginkgo's JSON report and prints one closing line,
-// "N passed, N failed, N skipped", counting specs only (not suite set-up), so
-// a CI log says plainly what ran.
+// Command verdict reads Ginkgo's JSON report and says whether the cluster
+// behaved as chapter 2 of the book says: a short Markdown report for people
+// comparing Kubernetes distributions, and a plain-text summary whose last
+// line, "e2e: N passed, N failed, N skipped[, M not run]", counts specs only
+// (not suite set-up), so a CI log says plainly what ran.
 //
-//	go run ./cmd/verdict _artifacts/report.json
+//	go run ./cmd/verdict [-md PATH] _artifacts/report.json
+//
+// The Markdown goes to verdict.md next to the report unless -md names
+// another path; -md "" writes none. Exit status: 1 if anything failed or
+// nothing passed, 2 if the report cannot be read or written about.
 package main
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/onsi/ginkgo/v2/types"
 )
 
+const usage = "usage: verdict [-md PATH] REPORT.json"
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: verdict REPORT.json")
-		os.Exit(2)
-	}
-	passed, failed, skipped, err := count(os.Args[1])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "verdict: %v\n", err)
-		os.Exit(2)
-	}
-	fmt.Printf("e2e: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	if failed > 0 || passed == 0 {
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func count(path string) (passed, failed, skipped int, err error) {
+func run(args []string, stdout, stderr io.Writer) int {
+	reportPath, mdPath, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	reports, err := load(reportPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict: %v\n", err)
+		return 2
+	}
+	v := summarise(reports)
+	status := 0
+	if mdPath != "" {
+		if err := os.WriteFile(mdPath, []byte(markdown(v)), 0o644); err != nil {
+			// still print the summary: the run's result matters more
+			// than the missing file
+			fmt.Fprintf(stderr, "verdict: %v\n", err)
+			mdPath, status = "", 2
+		}
+	}
+	writeSummary(stdout, v, mdPath)
+	if status == 0 && !v.green() {
+		status = 1
+	}
+	return status
+}
+
+// parseArgs returns the Markdown path to write, "" for none. An unset -md
+// must differ from -md "", so whether it was given is looked up.
+func parseArgs(args []string, stderr io.Writer) (reportPath, mdPath string, err error) {
+	fs := flag.NewFlagSet("verdict", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	md := fs.String("md", "", "write the Markdown verdict to `PATH` ('' for none; default verdict.md next to REPORT.json)")
+	if err := fs.Parse(args); err != nil {
+		return "", "", err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return "", "", errors.New("one report expected")
+	}
+	reportPath, mdPath = fs.Arg(0), filepath.Join(filepath.Dir(fs.Arg(0)), "verdict.md")
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "md" {
+			mdPath = *md
+		}
+	})
+	return reportPath, mdPath, nil
+}
+
+func load(path string) ([]types.Report, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("no report (%w): did the suite run?", err)
+		return nil, fmt.Errorf("no report (%w): did the suite run?", err)
 	}
 	var reports []types.Report
 	if err := json.Unmarshal(raw, &reports); err != nil {
-		return 0, 0, 0, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, r := range reports {
-		for _, s := range r.SpecReports {
-			switch {
-			case s.LeafNodeType != types.NodeTypeIt:
-				// suite set-up and tear-down: a failure there shows as
-				// failed specs or as the suite's own failure below
-				if s.State.Is(types.SpecStateFailureStates) {
-					failed++
-				}
-			case s.State == types.SpecStatePassed:
-				passed++
-			case s.State.Is(types.SpecStateFailureStates):
-				failed++
-			case s.State == types.SpecStateSkipped, s.State == types.SpecStatePending:
-				skipped++
-			}
-		}
-		if !r.SuiteSucceeded && failed == 0 {
-			failed++ // e.g. an empty or interrupted suite
-		}
-	}
-	return passed, failed, skipped, nil
+	return reports, nil
 }

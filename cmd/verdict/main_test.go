@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
 )
 
+// writeReport writes r the way `ginkgo --json-report` does: a JSON array
+// of reports, each value marshalled by Ginkgo's own MarshalJSON methods.
 func writeReport(t *testing.T, r types.Report) string {
 	t.Helper()
 	raw, err := json.Marshal([]types.Report{r})
@@ -22,39 +26,172 @@ func writeReport(t *testing.T, r types.Report) string {
 	return p
 }
 
+// read goes through the JSON file so tests see what a real report decodes to.
+func read(t *testing.T, r types.Report) verdict {
+	t.Helper()
+	reports, err := load(writeReport(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return summarise(reports)
+}
+
+func skipped(reason string) types.Failure { return types.Failure{Message: reason} }
+
 func TestCountsSpecsNotSuiteNodes(t *testing.T) {
-	p := writeReport(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
+	v := read(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
 		{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, State: types.SpecStatePassed},
 		{LeafNodeType: types.NodeTypeIt, State: types.SpecStatePassed},
 		{LeafNodeType: types.NodeTypeIt, State: types.SpecStatePassed},
 		{LeafNodeType: types.NodeTypeIt, State: types.SpecStateFailed},
+		{LeafNodeType: types.NodeTypeIt, State: types.SpecStateSkipped, Failure: skipped("no route out")},
 		{LeafNodeType: types.NodeTypeIt, State: types.SpecStateSkipped},
 	}})
-	passed, failed, skipped, err := count(p)
-	if err != nil || passed != 2 || failed != 1 || skipped != 1 {
-		t.Errorf("got %d passed, %d failed, %d skipped, %v", passed, failed, skipped, err)
+	if v.passed != 2 || v.failed != 1 || v.skipped != 1 || v.notRun != 1 {
+		t.Errorf("got %d passed, %d failed, %d skipped, %d not run", v.passed, v.failed, v.skipped, v.notRun)
 	}
 }
 
 func TestAFailedSetUpCountsAsAFailure(t *testing.T) {
-	p := writeReport(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
+	v := read(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
 		{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, State: types.SpecStateFailed},
 		{LeafNodeType: types.NodeTypeIt, State: types.SpecStateSkipped},
 	}})
-	if _, failed, _, _ := count(p); failed == 0 {
+	if v.failed == 0 {
 		t.Error("a suite whose set-up failed reported no failure")
 	}
 }
 
 func TestAnEmptyFailedSuiteIsNotGreen(t *testing.T) {
-	p := writeReport(t, types.Report{SuiteSucceeded: false})
-	if passed, failed, _, _ := count(p); passed != 0 || failed != 1 {
-		t.Errorf("got passed=%d failed=%d", passed, failed)
+	v := read(t, types.Report{SuiteSucceeded: false})
+	if v.passed != 0 || v.failed != 1 || v.green() {
+		t.Errorf("got passed=%d failed=%d", v.passed, v.failed)
 	}
 }
 
 func TestMissingReportIsAnError(t *testing.T) {
-	if _, _, _, err := count(filepath.Join(t.TempDir(), "none.json")); err == nil {
+	if _, err := load(filepath.Join(t.TempDir(), "none.json")); err == nil {
 		t.Error("no error for a missing report")
+	}
+}
+
+func TestClosingLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    verdict
+		want string
+	}{
+		{"all ran", verdict{passed: 10}, "e2e: 10 passed, 0 failed, 0 skipped"},
+		{"some skipped", verdict{passed: 8, failed: 1, skipped: 1}, "e2e: 8 passed, 1 failed, 1 skipped"},
+		{"some not run", verdict{passed: 3, failed: 2, skipped: 1, notRun: 4}, "e2e: 3 passed, 2 failed, 1 skipped, 4 not run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := closingLine(tc.v); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	passing := types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{
+		{LeafNodeType: types.NodeTypeIt, State: types.SpecStatePassed, LeafNodeText: "works"},
+	}}
+	for _, tc := range []struct {
+		name     string
+		report   types.Report
+		args     func(report, dir string) []string
+		wantCode int
+		wantMD   func(report, dir string) string // "" for no file
+		wantLast string
+	}{
+		{
+			name:     "default writes verdict.md next to the report",
+			report:   passing,
+			args:     func(report, _ string) []string { return []string{report} },
+			wantMD:   func(report, _ string) string { return filepath.Join(filepath.Dir(report), "verdict.md") },
+			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+		},
+		{
+			name:     "-md names the file",
+			report:   passing,
+			args:     func(report, dir string) []string { return []string{"-md", filepath.Join(dir, "out.md"), report} },
+			wantMD:   func(_, dir string) string { return filepath.Join(dir, "out.md") },
+			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+		},
+		{
+			name:     "-md '' writes none",
+			report:   passing,
+			args:     func(report, _ string) []string { return []string{"-md", "", report} },
+			wantMD:   func(string, string) string { return "" },
+			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+		},
+		{
+			name:     "a failure exits 1",
+			report:   sampleReport(),
+			args:     func(report, _ string) []string { return []string{"-md=", report} },
+			wantCode: 1,
+			wantMD:   func(string, string) string { return "" },
+			wantLast: "e2e: 3 passed, 2 failed, 1 skipped, 1 not run",
+		},
+		{
+			name:   "an unwritable Markdown path exits 2 but still summarises",
+			report: passing,
+			args: func(report, dir string) []string {
+				return []string{"-md", filepath.Join(dir, "no", "such", "dir.md"), report}
+			},
+			wantCode: 2,
+			wantMD:   func(string, string) string { return "" },
+			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+		},
+		{
+			name:     "no report path is a usage error",
+			report:   passing,
+			args:     func(string, string) []string { return nil },
+			wantCode: 2,
+			wantMD:   func(string, string) string { return "" },
+		},
+		{
+			name:     "flags go before the report",
+			report:   passing,
+			args:     func(report, _ string) []string { return []string{report, "-md", ""} },
+			wantCode: 2,
+			wantMD:   func(string, string) string { return "" },
+		},
+		{
+			name:     "an unreadable report exits 2",
+			report:   passing,
+			args:     func(_, dir string) []string { return []string{filepath.Join(dir, "none.json")} },
+			wantCode: 2,
+			wantMD:   func(string, string) string { return "" },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			report, dir := writeReport(t, tc.report), t.TempDir()
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args(report, dir), &stdout, &stderr); code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+			if last := lines[len(lines)-1]; last != tc.wantLast {
+				t.Errorf("last line %q, want %q", last, tc.wantLast)
+			}
+			md := tc.wantMD(report, dir)
+			if md == "" {
+				if strings.Contains(stdout.String(), "verdict: ") {
+					t.Errorf("a verdict file was announced:\n%s", stdout.String())
+				}
+				if _, err := os.Stat(filepath.Join(filepath.Dir(report), "verdict.md")); err == nil {
+					t.Error("verdict.md written anyway")
+				}
+				return
+			}
+			if _, err := os.Stat(md); err != nil {
+				t.Errorf("no Markdown at %s: %v", md, err)
+			}
+			if want := "verdict: " + md; lines[len(lines)-2] != want {
+				t.Errorf("second-last line %q, want %q", lines[len(lines)-2], want)
+			}
+		})
 	}
 }

@@ -29,6 +29,7 @@ type Settings struct {
 	Images         imagemode.Choice
 	KubeconfigPath string // written with mode 0600
 	Keep           bool   // leave the cluster (and registry) running at the end
+	NodeImage      string // online mode: "" is kind's default
 	WaitForReady   time.Duration
 	Log            io.Writer
 }
@@ -118,7 +119,7 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 		}
 	}()
 
-	raw, image := onlineKindConfig, ""
+	raw, image := onlineKindConfig, s.NodeImage
 	if s.Images.Mode == imagemode.Airgap {
 		if err := c.ensureAirgapNetwork(ctx); err != nil {
 			return nil, err
@@ -155,8 +156,10 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 	return c, os.Chmod(s.KubeconfigPath, 0o600)
 }
 
-// createCancellable runs kind's create, which takes no context; when ctx
-// ends first, the caller's cleanup deletes whatever kind had made.
+// createCancellable runs kind's create, which takes no context. When ctx
+// ends first, it deletes the nodes from under kind until kind's create gives
+// up and returns: returning earlier would let create start a node after the
+// caller's cleanup had looked for one.
 func createCancellable(ctx context.Context, p *kindcluster.Provider, name string, opts []kindcluster.CreateOption) error {
 	done := make(chan error, 1)
 	go func() { done <- p.Create(name, opts...) }()
@@ -164,9 +167,23 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name string
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+	}
+	giveUp := time.After(createGiveUp)
+	for {
+		_ = p.Delete(name, "")
+		select {
+		case <-done:
+			return ctx.Err()
+		case <-giveUp:
+			return fmt.Errorf("%w (kind's create had not returned %s later)", ctx.Err(), createGiveUp)
+		case <-time.After(time.Second):
+		}
 	}
 }
+
+// createGiveUp bounds the wait for an interrupted create: Ginkgo's own
+// grace period for an interrupted node is 30 s.
+const createGiveUp = 25 * time.Second
 
 func (c *Cluster) writeKubeconfig(p *kindcluster.Provider) error {
 	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o700); err != nil {

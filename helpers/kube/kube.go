@@ -5,6 +5,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -16,10 +17,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// Clients loads a kubeconfig (and optional context) into a REST config and a
-// typed clientset, polite enough for polling from several processes.
+// Clients loads a kubeconfig (a path, or a KUBECONFIG-style list) and
+// optional context into a REST config and a typed clientset, polite enough
+// for polling from several processes.
 func Clients(kubeconfig, context string) (*rest.Config, kubernetes.Interface, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+	if files := filepath.SplitList(kubeconfig); len(files) > 1 {
+		rules = &clientcmd.ClientConfigLoadingRules{Precedence: files}
+	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if err != nil {

@@ -23,19 +23,19 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/sweep"
 )
-
-// RunLabel carries the run ID on every namespace the suite creates, so a
-// later run can sweep what an interrupted one left.
-const RunLabel = "kiamol-e2e/run"
 
 // Create makes a namespace "<prefix>-<random>" and schedules its evidence
 // dump and deletion.
-func Create(ctx context.Context, cs kubernetes.Interface, prefix, runID, artifacts string) string {
+// The namespace carries the run's labels and owner, so a later run can sweep
+// it should this one be killed before its cleanup.
+func Create(ctx context.Context, cs kubernetes.Interface, prefix string, owner sweep.Owner, artifacts string) string {
 	GinkgoHelper()
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: prefix + "-",
-		Labels:       map[string]string{RunLabel: runID, "kiamol-e2e/spec": "true"},
+		Labels:       map[string]string{sweep.RunLabel: owner.RunID, sweep.SpecLabel: "true"},
+		Annotations:  owner.Annotations(),
 	}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name

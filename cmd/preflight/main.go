@@ -1,0 +1,126 @@
+// Command preflight checks a run's inputs before `make e2e` creates or builds
+// anything, and on the first bad one prints a single line saying what is
+// wrong and what to do, then exits 2.
+//
+//	go run ./cmd/preflight [-labels FILTER] [-suite ./e2e] [-docker=false]
+//
+// It reads the same environment as the suite (helpers/settings).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
+)
+
+func main() {
+	labels := flag.String("labels", "", "the Ginkgo label filter the run will use")
+	suite := flag.String("suite", "./e2e", "the suite whose specs the label filter must select")
+	checkDocker := flag.Bool("docker", true, "check the Docker engine when the suite is to make its own cluster")
+	ginkgo := flag.String("ginkgo", "", "the ginkgo CLI for the dry run that lists specs (default: go tool ginkgo)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	said, err := check(ctx, settings.FromEnv(), *labels, *suite, *ginkgo, *checkDocker)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+		os.Exit(2)
+	}
+	if said != "" {
+		fmt.Println("preflight: " + said)
+	}
+}
+
+func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo string, checkDocker bool) (string, error) {
+	if labels != "" {
+		specs, err := specLabels(ctx, ginkgo, suite)
+		if err != nil {
+			return "", err
+		}
+		if err := preflight.LabelFilter(labels, specs); err != nil {
+			return "", err
+		}
+	}
+	if err := preflight.Manifests(ctx, s.Manifests); err != nil {
+		return "", err
+	}
+	if s.Existing {
+		target, err := preflight.Kubeconfig(s.Kubeconfig, s.Context)
+		if err != nil {
+			return "", err
+		}
+		info, err := preflight.Reachable(ctx, target, 10*time.Second)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion), nil
+	}
+	choice, err := imagemode.Resolve(ctx)
+	if err != nil {
+		return "", &preflight.Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
+	}
+	if _, err := cluster.ChooseNodeImage(choice.Mode == imagemode.Airgap, airgap.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
+		return "", &preflight.Problem{What: err.Error(), Do: "see make help"}
+	}
+	if checkDocker {
+		if err := preflight.Docker(ctx); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// specLabels lists each spec's labels through a Ginkgo dry run, which walks
+// the suite's tree without running any node.
+func specLabels(ctx context.Context, ginkgo, suite string) ([][]string, error) {
+	dir, err := os.MkdirTemp("", "kiamol-e2e-dry-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	args := []string{"--dry-run", "--no-color", "--silence-skips", "--output-dir", dir, "--json-report", "dry-run.json", suite}
+	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "ginkgo"}, args...)...)
+	if ginkgo != "" {
+		cmd = exec.CommandContext(ctx, ginkgo, args...)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("cannot list the suite's specs (ginkgo --dry-run %s): %v\n%s", suite, err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "dry-run.json"))
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		return nil, err
+	}
+	var specs [][]string
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType == types.NodeTypeIt {
+				specs = append(specs, s.Labels())
+			}
+		}
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("the dry run listed no specs")
+	}
+	return specs, nil
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/clusterinfo"
+)
+
+// clusterEntry is the report entry the suite adds on its
+// SynchronizedBeforeSuite node once it knows which cluster it is testing.
+const clusterEntry = clusterinfo.EntryName
+
+// ClusterInfo is which distribution and nodes the verdict is about, in the
+// shape the suite records it.
+type ClusterInfo = clusterinfo.Info
+
+// findCluster returns the first usable cluster entry. With parallel
+// processes every process reports a SynchronizedBeforeSuite node, and only
+// the first process's carries the entry.
+func findCluster(reports []types.Report) *ClusterInfo {
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if !s.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes) {
+				continue
+			}
+			for _, e := range s.ReportEntries {
+				if e.Name != clusterEntry {
+					continue
+				}
+				if info, ok := parseCluster(e.Value); ok {
+					return &info
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// parseCluster accepts the value however the suite passed it: a string of
+// JSON (Representation is then the JSON itself, AsJSON a quoted copy) or a
+// struct (AsJSON is then the object). A value without a name is treated as
+// garbled rather than shown as an empty cluster.
+func parseCluster(v types.ReportEntryValue) (ClusterInfo, bool) {
+	candidates := []string{v.Representation, v.AsJSON}
+	var quoted string
+	if json.Unmarshal([]byte(v.AsJSON), &quoted) == nil {
+		candidates = append(candidates, quoted)
+	}
+	for _, c := range candidates {
+		var info ClusterInfo
+		if json.Unmarshal([]byte(c), &info) == nil && info.Name != "" {
+			return info, true
+		}
+	}
+	return ClusterInfo{}, false
+}
+
+const unknownCluster = "unknown (set-up did not finish)"
+
+// describe is the one-line account of the cluster shared by both outputs.
+func describeCluster(c *ClusterInfo) string {
+	if c == nil {
+		return unknownCluster
+	}
+	s := c.Name
+	if c.Version != "" {
+		s += " (" + c.Version + ")"
+	}
+	if c.Existing {
+		s += ", existing cluster"
+	} else {
+		s += ", created by the suite"
+	}
+	if c.Images != "" {
+		s += "; images: " + c.Images
+	}
+	return s
+}
+
+func describeNode(n clusterinfo.Node) string {
+	var parts []string
+	for _, p := range []string{n.OSImage, kernel(n.Kernel), n.Runtime, kubelet(n.Kubelet)} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return fmt.Sprintf("node %s: %s", n.Name, strings.Join(parts, ", "))
+}
+
+func kernel(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "kernel " + v
+}
+
+func kubelet(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "kubelet " + v
+}

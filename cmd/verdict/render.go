@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+var (
+	// word is how stdout shows an outcome, four wide so the times line up.
+	word = map[outcome]string{pass: "PASS", fail: "FAIL", skip: "SKIP", notRun: "----"}
+	mark = map[outcome]string{pass: "✅ pass", fail: "❌ fail", skip: "⏭ skip", notRun: "⚪ not run"}
+)
+
+// closingLine is what CI logs and scripts grep for, so it keeps its old
+// shape and only grows a "not run" count when there is one.
+func closingLine(v verdict) string {
+	s := fmt.Sprintf("e2e: %d passed, %d failed, %d skipped", v.passed, v.failed, v.skipped)
+	if v.notRun > 0 {
+		s += fmt.Sprintf(", %d not run", v.notRun)
+	}
+	return s
+}
+
+// writeSummary prints the plain-text verdict; the closing line comes last.
+func writeSummary(w io.Writer, v verdict, mdPath string) {
+	fmt.Fprintln(w, "cluster: "+describeCluster(v.cluster))
+	if v.cluster != nil {
+		for _, n := range v.cluster.Nodes {
+			fmt.Fprintln(w, "  "+describeNode(n))
+		}
+	}
+	for _, name := range sectionOrder {
+		for _, r := range v.section(name) {
+			writeRow(w, r)
+		}
+	}
+	for _, line := range v.notes("%q") {
+		fmt.Fprintln(w, line)
+	}
+	if mdPath != "" {
+		fmt.Fprintln(w, "verdict: "+mdPath)
+	}
+	fmt.Fprintln(w, closingLine(v))
+}
+
+func writeRow(w io.Writer, r row) {
+	fmt.Fprintf(w, "%s %5s  %s\n", word[r.outcome], seconds(r), r.claim)
+	switch {
+	case r.outcome == fail:
+		fmt.Fprintln(w, "      cause: "+r.note)
+	case r.note != "":
+		fmt.Fprintln(w, "      reason: "+r.note)
+	}
+}
+
+// notes account for what no row shows: specs counted but not listed, and
+// why Ginkgo failed the suite as a whole. quote formats the label filter.
+func (v verdict) notes(quote string) []string {
+	var out []string
+	if v.deselected > 0 {
+		out = append(out, fmt.Sprintf("%d not run: not selected by the label filter "+quote, v.deselected, v.labelFilter))
+	}
+	if v.neverStarted > 0 {
+		out = append(out, fmt.Sprintf("%d not run: never started, the suite stopped before them", v.neverStarted))
+	}
+	for _, r := range v.reasons {
+		out = append(out, "suite: "+collapse(r))
+	}
+	return out
+}
+
+func markdown(v verdict) string {
+	var b strings.Builder
+	b.WriteString("# kiamol chapter 2 verdict\n\n")
+	b.WriteString("Cluster: " + escape(describeCluster(v.cluster)) + "\n\n")
+	writeNodeTable(&b, v.cluster)
+	b.WriteString("Result: " + result(v) + "\n\n")
+	if notes := v.notes("`%s`"); len(notes) > 0 {
+		// two trailing spaces: a Markdown line break within one paragraph
+		b.WriteString(escape(strings.Join(notes, "  \n")) + "\n\n")
+	}
+	for _, name := range sectionOrder {
+		writeSection(&b, name, v.section(name))
+	}
+	return b.String()
+}
+
+func writeNodeTable(b *strings.Builder, c *ClusterInfo) {
+	if c == nil || len(c.Nodes) == 0 {
+		return
+	}
+	b.WriteString("| node | OS | kernel | runtime | kubelet |\n|---|---|---|---|---|\n")
+	for _, n := range c.Nodes {
+		b.WriteString(tableRow(n.Name, n.OSImage, n.Kernel, n.Runtime, n.Kubelet))
+	}
+	b.WriteString("\n")
+}
+
+func result(v verdict) string {
+	verdict := "**FAIL**"
+	if v.green() {
+		verdict = "**PASS**"
+	}
+	s := fmt.Sprintf("%s (%s)", verdict, counts(v))
+	if !v.start.IsZero() {
+		s += fmt.Sprintf(" — run at %s, took %s", v.start.UTC().Format("2006-01-02 15:04:05 UTC"), v.took.Round(100*time.Millisecond))
+	}
+	return s
+}
+
+// counts lists only the non-zero counts: "(10 passed)" reads better than
+// "(10 passed, 0 failed, 0 skipped)".
+func counts(v verdict) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{v.passed, "passed"}, {v.failed, "failed"}, {v.skipped, "skipped"}, {v.notRun, "not run"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing ran"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeSection(b *strings.Builder, name string, rows []row) {
+	if len(rows) == 0 {
+		return
+	}
+	first := "claim"
+	if name == suiteSection {
+		first = "node"
+	}
+	b.WriteString("## " + name + "\n\n")
+	b.WriteString("| " + first + " | result | time | cause / reason |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		b.WriteString(tableRow(r.claim, mark[r.outcome], seconds(r), r.note))
+	}
+	b.WriteString("\n")
+}
+
+func tableRow(cells ...string) string {
+	for i, c := range cells {
+		cells[i] = escapeCell(c)
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// escapeCell keeps a cell inside its column: a bare | or newline would
+// end it.
+func escapeCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(escape(s), "\n", "<br>")
+}
+
+// escape stops GitHub from reading text such as "<hash>" or Gomega's
+// "<string>:" as an HTML tag and hiding it.
+func escape(s string) string {
+	return strings.ReplaceAll(s, "<", "&lt;")
+}
+
+func seconds(r row) string {
+	if r.outcome == notRun {
+		return ""
+	}
+	return fmt.Sprintf("%.1fs", r.runTime.Seconds())
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+const clusterJSON = `{"name":"kind-kiamol-e2e","server":"https://127.0.0.1:1234","version":"v1.34.4","existing":false,"images":"airgap",` +
+	`"nodes":[{"name":"kiamol-e2e-control-plane","osImage":"Debian GNU/Linux 12 (bookworm)","kernel":"6.1.0-31-amd64","runtime":"containerd://2.1.4","kubelet":"v1.34.4"}]}`
+
+// clusterEntryOf is the entry as the suite adds it,
+// AddReportEntry("cluster", string(json)): WrapEntryValue is what
+// AddReportEntry stores, and its MarshalJSON is what the report file holds.
+func clusterEntryOf(value any) types.ReportEntry {
+	return types.ReportEntry{
+		Name:       clusterEntry,
+		Visibility: types.ReportEntryVisibilityAlways,
+		Location:   types.CodeLocation{FileName: "/work/main/e2e/suite_test.go", LineNumber: 71},
+		Value:      types.WrapEntryValue(value),
+	}
+}
+
+func setUp(entries ...types.ReportEntry) types.SpecReport {
+	return types.SpecReport{
+		LeafNodeType:     types.NodeTypeSynchronizedBeforeSuite,
+		LeafNodeLocation: types.CodeLocation{FileName: "/work/main/e2e/suite_test.go", LineNumber: 49},
+		State:            types.SpecStatePassed,
+		RunTime:          41 * time.Second,
+		ReportEntries:    entries,
+	}
+}
+
+func spec(file string, line int, describe string, labels []string, it string, state types.SpecState, took time.Duration, f types.Failure) types.SpecReport {
+	return types.SpecReport{
+		ContainerHierarchyTexts:  []string{describe},
+		ContainerHierarchyLabels: [][]string{labels},
+		LeafNodeType:             types.NodeTypeIt,
+		LeafNodeLocation:         types.CodeLocation{FileName: "/work/main/e2e/" + file, LineNumber: line},
+		LeafNodeText:             it,
+		State:                    state,
+		RunTime:                  took,
+		Failure:                  f,
+	}
+}
+
+const (
+	podsDescribe    = "Chapter 2, Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol"
+	deployDescribe  = "Chapter 2, Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol"
+	manifestsDesc   = "Chapter 2, manifests: kubectl apply -f pod.yaml / deployment.yaml"
+	selfHealTimeout = "Timed out after 60.001s.\n" +
+		"pod kiamol-e2e-1/hello-kiamol is Ready\n" +
+		"Expected\n" +
+		"    <string>: pod kiamol-e2e-1/hello-kiamol phase=Pending ready=false; container hello-kiamol: waiting ErrImagePull pull access denied (restarts 0)\n" +
+		"to contain substring\n" +
+		"    <string>: ready=true"
+	registryError = "read containerd config on kiamol-e2e-worker\n" +
+		"Unexpected error:\n" +
+		"    <*exec.ExitError | 0xc0003a6020>: \n" +
+		"    exit status 1\n" +
+		"    {\n" +
+		"        ProcessState: {pid: 4242, status: 256, rusage: {}},\n" +
+		"        Stderr: nil,\n" +
+		"    }\n" +
+		"occurred"
+)
+
+// sampleReport is a run with the label filter "!port-forward", in the
+// shuffled order a randomised run reports specs.
+func sampleReport() types.Report {
+	start := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
+	return types.Report{
+		SuitePath:        "/work/main/e2e",
+		SuiteDescription: "kiamol chapter 2",
+		SuiteSucceeded:   false,
+		PreRunStats:      types.PreRunStats{TotalSpecs: 7, SpecsThatWillRun: 6},
+		StartTime:        start,
+		EndTime:          start.Add(154 * time.Second),
+		RunTime:          154*time.Second + 321*time.Millisecond,
+		SuiteConfig:      types.SuiteConfig{LabelFilter: "!port-forward", RandomSeed: 1741944600},
+		SpecReports: types.SpecReports{
+			spec("smoke_test.go", 17, "The cluster under test", []string{"smoke"}, "has every node Ready",
+				types.SpecStatePassed, 120*time.Millisecond, types.Failure{}),
+			spec("pods_test.go", 46, podsDescribe, []string{"pods", "self-healing"},
+				"heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again",
+				types.SpecStateFailed, 60100*time.Millisecond, types.Failure{Message: selfHealTimeout}),
+			setUp(clusterEntryOf(clusterJSON)),
+			spec("manifests_test.go", 51, manifestsDesc, []string{"manifests"}, "can be applied from a URL",
+				types.SpecStateSkipped, 40*time.Millisecond, skipped("no route to raw.githubusercontent.com | the cluster is air-gapped")),
+			spec("pods_test.go", 59, podsDescribe, []string{"pods", "port-forward"},
+				"serves the app's page through port-forward pod/hello-kiamol :80, before and after self-healing",
+				types.SpecStateSkipped, 0, types.Failure{}),
+			spec("deployments_test.go", 38, deployDescribe, []string{"deployments"},
+				"makes exactly one Pod named hello-kiamol-2-<hash>-<suffix>, labelled and selected by app=hello-kiamol-2, owned through a ReplicaSet",
+				types.SpecStatePassed, 4300*time.Millisecond, types.Failure{}),
+			spec("airgap_test.go", 49, "The air-gapped cluster", []string{"airgap"},
+				"points every node's containerd at the local registry and nowhere else",
+				types.SpecStateFailed, 800*time.Millisecond, types.Failure{Message: registryError}),
+			spec("pods_test.go", 19, podsDescribe, []string{"pods"},
+				"gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace",
+				types.SpecStatePassed, 3200*time.Millisecond, types.Failure{}),
+		},
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	md := markdown(read(t, sampleReport()))
+	for _, tc := range []struct {
+		name, want string
+	}{
+		{"title", "# kiamol chapter 2 verdict\n"},
+		{"cluster", "Cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap\n"},
+		{"node", "| kiamol-e2e-control-plane | Debian GNU/Linux 12 (bookworm) | 6.1.0-31-amd64 | containerd://2.1.4 | v1.34.4 |\n"},
+		{"result", "Result: **FAIL** (3 passed, 2 failed, 1 skipped, 1 not run) — run at 2026-03-14 09:30:00 UTC, took 2m34.3s\n"},
+		{"not-run count", "1 not run: not selected by the label filter `!port-forward`\n"},
+		{"pass", "| " + podsDescribe + " gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace | ✅ pass | 3.2s |  |\n"},
+		{"cause", "| ❌ fail | 60.1s | pod kiamol-e2e-1/hello-kiamol is Ready — got pod kiamol-e2e-1/hello-kiamol phase=Pending ready=false; container hello-kiamol: waiting ErrImagePull pull access denied (restarts 0) |\n"},
+		{"skip reason, pipe escaped", "| ⏭ skip | 0.0s | no route to raw.githubusercontent.com \\| the cluster is air-gapped |\n"},
+		{"angle brackets survive GitHub", "hello-kiamol-2-&lt;hash>-&lt;suffix>"},
+		{"cluster check cause", "| The air-gapped cluster points every node's containerd at the local registry and nowhere else | ❌ fail | 0.8s | read containerd config on kiamol-e2e-worker — error: exit status 1 |\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(md, tc.want) {
+				t.Errorf("no %q in\n%s", tc.want, md)
+			}
+		})
+	}
+	t.Run("deselected specs are counted, not listed", func(t *testing.T) {
+		if strings.Contains(md, "port-forward pod/hello-kiamol") {
+			t.Errorf("deselected spec listed:\n%s", md)
+		}
+	})
+	t.Run("claims in source order, cluster checks after", func(t *testing.T) {
+		assertOrder(t, md,
+			"## Chapter 2 claims",
+			"makes exactly one Pod",     // deployments_test.go:38
+			"can be applied from a URL", // manifests_test.go:51
+			"gives a Pod that becomes",  // pods_test.go:19
+			"heals itself",              // pods_test.go:46
+			"## Cluster checks",
+			"points every node's",  // airgap_test.go:49
+			"has every node Ready", // smoke_test.go:17
+		)
+	})
+	t.Run("no set-up section when set-up passed", func(t *testing.T) {
+		if strings.Contains(md, suiteSection) {
+			t.Errorf("set-up section shown:\n%s", md)
+		}
+	})
+}
+
+func TestMarkdownEscapesCells(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a | b", `a \| b`},
+		{"line one\nline two", "line one<br>line two"},
+		{"crlf\r\nend", "crlf<br>end"},
+		{"<string>: x", "&lt;string>: x"},
+	} {
+		if got := escapeCell(tc.in); got != tc.want {
+			t.Errorf("escapeCell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	var out bytes.Buffer
+	writeSummary(&out, read(t, sampleReport()), "_artifacts/verdict.md")
+	got := out.String()
+	for _, want := range []string{
+		"cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap\n" +
+			"  node kiamol-e2e-control-plane: Debian GNU/Linux 12 (bookworm), kernel 6.1.0-31-amd64, containerd://2.1.4, kubelet v1.34.4\n",
+		"PASS  3.2s  " + podsDescribe + " gives a Pod",
+		"FAIL 60.1s  " + podsDescribe + " heals itself",
+		"      cause: pod kiamol-e2e-1/hello-kiamol is Ready — got pod kiamol-e2e-1/hello-kiamol phase=Pending",
+		"SKIP  0.0s  " + manifestsDesc + " can be applied from a URL\n      reason: no route to raw.githubusercontent.com | the cluster is air-gapped\n",
+		"1 not run: not selected by the label filter \"!port-forward\"\n" +
+			"verdict: _artifacts/verdict.md\n" +
+			"e2e: 3 passed, 2 failed, 1 skipped, 1 not run\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "port-forward pod/hello-kiamol") {
+		t.Errorf("a spec the label filter left out is listed:\n%s", got)
+	}
+	if !strings.HasSuffix(got, "e2e: 3 passed, 2 failed, 1 skipped, 1 not run\n") {
+		t.Errorf("closing line is not last:\n%s", got)
+	}
+}
+
+// TestNotRunAfterAnInterrupt: without a label filter, a spec that did not
+// run was meant to, so it is listed.
+func TestNotRunAfterAnInterrupt(t *testing.T) {
+	r := types.Report{
+		SuiteSucceeded:             false,
+		SpecialSuiteFailureReasons: []string{"Interrupted by User"},
+		SpecReports: types.SpecReports{
+			setUp(clusterEntryOf(clusterJSON)),
+			spec("pods_test.go", 19, podsDescribe, []string{"pods"}, "gives a Pod",
+				types.SpecStateInterrupted, 12*time.Second, types.Failure{Message: "Interrupted by User"}),
+			spec("pods_test.go", 33, podsDescribe, []string{"pods"}, "names its container",
+				types.SpecStateSkipped, 0, types.Failure{}),
+		},
+	}
+	v := read(t, r)
+	var out bytes.Buffer
+	writeSummary(&out, v, "")
+	md := markdown(v)
+	for _, want := range []string{
+		"FAIL 12.0s  " + podsDescribe + " gives a Pod\n      cause: Interrupted by User\n",
+		"----        " + podsDescribe + " names its container\n      reason: not run\n",
+		"suite: Interrupted by User\ne2e: 0 passed, 1 failed, 0 skipped, 1 not run\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+	if want := "| " + podsDescribe + " names its container | ⚪ not run |  | not run |"; !strings.Contains(md, want) {
+		t.Errorf("no %q in\n%s", want, md)
+	}
+}
+
+func TestAFailedSetUpIsListedWithItsCause(t *testing.T) {
+	failed := setUp()
+	failed.State, failed.RunTime = types.SpecStateFailed, 95*time.Second
+	failed.Failure = types.Failure{Message: "bring up the cluster\nUnexpected error:\n" +
+		"    <*errors.errorString | 0xc000120040>: \n    kind create cluster: exit status 1\n    {s: \"kind create cluster: exit status 1\"}\noccurred"}
+	v := read(t, types.Report{
+		SuiteSucceeded: false,
+		PreRunStats:    types.PreRunStats{TotalSpecs: 12, SpecsThatWillRun: 12},
+		SpecReports:    types.SpecReports{failed},
+	})
+	md := markdown(v)
+	for _, want := range []string{
+		"Cluster: unknown (set-up did not finish)\n",
+		"Result: **FAIL** (1 failed, 12 not run)",
+		"12 not run: never started, the suite stopped before them",
+		"## Suite set-up / tear-down\n\n| node | result | time | cause / reason |\n|---|---|---|---|\n" +
+			"| SynchronizedBeforeSuite (suite_test.go:49) | ❌ fail | 95.0s | bring up the cluster — error: kind create cluster: exit status 1 |\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("no %q in\n%s", want, md)
+		}
+	}
+	if got, want := closingLine(v), "e2e: 0 passed, 1 failed, 0 skipped, 12 not run"; got != want {
+		t.Errorf("closing line %q, want %q", got, want)
+	}
+}
+
+func TestSpecRow(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		state      types.SpecState
+		f          types.Failure
+		labels     []string
+		filter     string
+		want       outcome
+		wantNote   string
+		wantListed bool
+	}{
+		{"passed", types.SpecStatePassed, types.Failure{}, []string{"pods"}, "", pass, "", true},
+		{"failed", types.SpecStateFailed, types.Failure{Message: "boom"}, []string{"pods"}, "", fail, "boom", true},
+		{"aborted", types.SpecStateAborted, types.Failure{Message: "cluster gone"}, []string{"pods"}, "", fail, "cluster gone", true},
+		{"Skip(reason)", types.SpecStateSkipped, skipped("needs a second node"), []string{"pods"}, "", skip, "needs a second node", true},
+		{"pending", types.SpecStatePending, types.Failure{}, []string{"pods"}, "", skip, "pending", true},
+		{"left out by the label filter", types.SpecStateSkipped, types.Failure{}, []string{"pods"}, "smoke", notRun, "not selected by the label filter", false},
+		{"selected, never reached", types.SpecStateSkipped, types.Failure{}, []string{"smoke"}, "smoke", notRun, "not run", true},
+		{"no filter, never reached", types.SpecStateSkipped, types.Failure{}, []string{"pods"}, "", notRun, "not run", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := spec("pods_test.go", 19, podsDescribe, tc.labels, "gives a Pod", tc.state, time.Second, tc.f)
+			r := specRow(s, types.Report{SuiteConfig: types.SuiteConfig{LabelFilter: tc.filter}})
+			if r.outcome != tc.want || r.note != tc.wantNote || r.deselected == tc.wantListed {
+				t.Errorf("got %v %q deselected=%v, want %v %q listed=%v", r.outcome, r.note, r.deselected, tc.want, tc.wantNote, tc.wantListed)
+			}
+		})
+	}
+}
+
+func TestSection(t *testing.T) {
+	for labels, want := range map[string]string{
+		"pods":              claimsSection,
+		"smoke":             clusterSection,
+		"airgap":            clusterSection,
+		"pods,self-healing": claimsSection,
+	} {
+		s := spec("x_test.go", 1, "d", strings.Split(labels, ","), "it", types.SpecStatePassed, 0, types.Failure{})
+		if got := section(s); got != want {
+			t.Errorf("labels %s: got %s, want %s", labels, got, want)
+		}
+	}
+}
+
+func assertOrder(t *testing.T, s string, parts ...string) {
+	t.Helper()
+	at := 0
+	for _, p := range parts {
+		i := strings.Index(s[at:], p)
+		if i < 0 {
+			t.Fatalf("%q missing or out of order in\n%s", p, s)
+		}
+		at += i + len(p)
+	}
+}

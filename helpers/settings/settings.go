@@ -1,0 +1,94 @@
+// Package settings reads, in one place, the environment that decides which
+// cluster the suite runs against and how, so that the Makefile's preflight
+// and the suite itself can never read the same knob two different ways.
+package settings
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Env names. USE_EXISTING_CLUSTER and KUBECONFIG are the names
+// controller-runtime's envtest and kubectl already taught users.
+const (
+	EnvExisting      = "E2E_USE_EXISTING_CLUSTER"
+	EnvExistingShort = "USE_EXISTING_CLUSTER"
+	EnvKubeconfig    = "KUBECONFIG"
+	EnvContext       = "E2E_KUBE_CONTEXT"
+	EnvClusterName   = "E2E_CLUSTER_NAME"
+	EnvKeep          = "E2E_KEEP_CLUSTER"
+	EnvK8sVersion    = "E2E_K8S_VERSION"
+	EnvNodeImage     = "E2E_NODE_IMAGE"
+	EnvManifests     = "E2E_MANIFESTS"
+	EnvArtifacts     = "E2E_ARTIFACTS"
+	EnvKubeconfigOut = "E2E_KUBECONFIG_OUT"
+	EnvChapterImage  = "E2E_CHAPTER_IMAGE"
+)
+
+// DefaultClusterName is the kind cluster the suite makes.
+const DefaultClusterName = "kiamol-e2e"
+
+// Settings is what the environment asks for.
+type Settings struct {
+	// Existing: run against the cluster KUBECONFIG (and Context) names;
+	// create nothing, build nothing.
+	Existing    bool
+	Kubeconfig  string // KUBECONFIG as given (may be a list); "" means ~/.kube/config
+	Context     string // "" means the kubeconfig's current context
+	ClusterName string
+	Keep        bool
+	K8sVersion  string // online mode: picks a pinned kind node image
+	NodeImage   string // online mode: an explicit kind node image
+	Manifests   string // a folder holding the chapter's pod.yaml and deployment.yaml
+	Artifacts   string
+	// KubeconfigOut is where a cluster the suite makes has its kubeconfig
+	// written; "" means the cache folder.
+	KubeconfigOut string
+	ChapterImage  string
+}
+
+// FromEnv reads the settings from the process environment.
+func FromEnv() Settings {
+	return Settings{
+		Existing:      Truthy(os.Getenv(EnvExisting)) || Truthy(os.Getenv(EnvExistingShort)),
+		Kubeconfig:    os.Getenv(EnvKubeconfig),
+		Context:       os.Getenv(EnvContext),
+		ClusterName:   or(os.Getenv(EnvClusterName), DefaultClusterName),
+		Keep:          Truthy(os.Getenv(EnvKeep)),
+		K8sVersion:    os.Getenv(EnvK8sVersion),
+		NodeImage:     os.Getenv(EnvNodeImage),
+		Manifests:     os.Getenv(EnvManifests),
+		Artifacts:     artifacts(os.Getenv(EnvArtifacts)),
+		KubeconfigOut: os.Getenv(EnvKubeconfigOut),
+		ChapterImage:  or(os.Getenv(EnvChapterImage), "kiamol/ch02-hello-kiamol"),
+	}
+}
+
+// Truthy reads a yes/no knob the way Make users write them.
+func Truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "y", "on":
+		return true
+	}
+	return false
+}
+
+// artifacts resolves the reports folder; the suite runs in e2e/, so its
+// default is the repository's _artifacts.
+func artifacts(dir string) string {
+	if dir == "" {
+		dir = "../_artifacts"
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}

@@ -73,7 +73,7 @@ preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs
 e2e: preflight $(if $(EXISTING),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
-	"$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
+	trap : TERM; "$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
 	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" && exit $${status:-0}
 
 # One cluster for all N runs: the first makes it and keeps it, the rest reuse
@@ -82,7 +82,7 @@ e2e: preflight $(if $(EXISTING),,images) ## run the chapter's specs (on a kind c
 e2e-repeat: preflight $(if $(EXISTING),,images) ## run the suite N times in a row on one cluster (ginkgo --repeat); stops at the first failure
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
-	E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_FLAGS) --repeat=$$(( $(N) - 1 )) ./e2e || status=$$?; \
+	trap : TERM; E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_FLAGS) --repeat=$$(( $(N) - 1 )) ./e2e || status=$$?; \
 	if [ -z "$(KEEP)$(EXISTING)" ]; then "$(BIN)/down" >/dev/null || status=1; fi; \
 	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" && exit $${status:-0}
 
@@ -103,8 +103,14 @@ lint: ## vet, and check the CI workflow with actionlint
 unit: lint ## unit tests, bad-input and interrupt tests included (no cluster of its own)
 	go test -count=1 ./cmd/... ./helpers/... ./hack/...
 
+# Real runs of make e2e, interrupted at each phase; each then checks that
+# nothing is left. They make and delete clusters: not part of `unit`.
+.PHONY: interrupts
+interrupts: images ## interrupt make e2e during image build, cluster creation and specs; check nothing is left
+	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 30m ./e2e/lifecycle/ 2>&1 | grep --line-buffered -E '^(=== RUN|--- |\s+lifecycle_test|PASS|FAIL|ok )'
+
 .PHONY: test
-test: unit e2e ## every test, as CI runs it
+test: unit interrupts e2e ## every test, as CI runs it
 
 .PHONY: clean
 clean: ## remove reports (the image cache stays: see README)

@@ -74,8 +74,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	var err error
 	restConfig, clientset, err = kube.Clients(r.Kubeconfig, r.Context)
 	Expect(err).NotTo(HaveOccurred())
-	if _, err := sweep.Namespaces(ctx, clientset, r.Owner, GinkgoWriter); err != nil {
-		AddReportEntry("sweep", err.Error(), ReportEntryVisibilityAlways)
+	swept, err := sweep.Namespaces(ctx, clientset, r.Owner, GinkgoWriter)
+	if err != nil || len(swept) > 0 {
+		AddReportEntry("sweep", fmt.Sprintf("namespaces left by earlier interrupted runs on this host, deleted: %v %v", swept, err), ReportEntryVisibilityAlways)
 	}
 	info, err := clusterinfo.Read(ctx, clientset, r.Context, restConfig.Host)
 	Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")

@@ -27,14 +27,16 @@ func cached(ctx context.Context, p *progress, what, dir string, build func(ctx c
 		return nil
 	}
 	tmp := dir + ".partial"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removePartial(tmp); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
 	if err := build(ctx, tmp); err != nil {
-		_ = os.RemoveAll(tmp)
+		if rerr := removePartial(tmp); rerr != nil {
+			err = fmt.Errorf("%w; %v", err, rerr)
+		}
 		done("failed")
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
 )
@@ -184,6 +186,10 @@ func mirrorIn(text string) string {
 
 func run(ctx context.Context, log io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
+	// On interrupt, TERM rather than KILL: debootstrap's exit trap unmounts
+	// what it mounted inside the tree, which a KILL would leave behind.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	var tail strings.Builder
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = io.MultiWriter(log, &tail)

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestUnescapeMountPath(t *testing.T) {
+	for in, want := range map[string]string{`/a\040b/c`: "/a b/c", `/plain`: "/plain", `/tab\011x`: "/tab\tx", `/short\04`: `/short\04`} {
+		if got := unescapeMountPath(in); got != want {
+			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A partial tree with a mount inside it (as debootstrap leaves /proc when
+// killed) is unmounted before it is deleted, and the mount's own files are
+// untouched.
+func TestRemovePartialUnmountsFirst(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	outside := t.TempDir()
+	keep := filepath.Join(outside, "precious")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "step.partial")
+	inner := filepath.Join(partial, "rootfs", "proc")
+	if err := os.MkdirAll(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "--bind", outside, inner).CombinedOutput(); err != nil {
+		t.Skipf("cannot bind-mount here: %s", out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", inner).Run() })
+	if err := removePartial(partial); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("%s still there: %v", partial, err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("a file behind the mount was deleted: %v", err)
+	}
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Each bad input must end the run with exactly one line on stderr, saying
+// what is wrong and what to do, and exit 2 before anything is created.
+
+var preflightBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "preflight-test-")
+	if err != nil {
+		panic(err)
+	}
+	preflightBin = filepath.Join(dir, "preflight")
+	if out, err := exec.Command("go", "build", "-o", preflightBin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runPreflight runs the command from the repository root with only the
+// environment given (plus PATH and HOME unless overridden).
+func runPreflight(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(preflightBin, args...)
+	cmd.Dir = "../.."
+	base := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "E2E_IMAGES": "airgap",
+		"GOCACHE": goEnv(t, "GOCACHE"), "GOMODCACHE": goEnv(t, "GOMODCACHE"), "GOFLAGS": os.Getenv("GOFLAGS")}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+func goEnv(t *testing.T, name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func expectOneLine(t *testing.T, r result, wants ...string) {
+	t.Helper()
+	if r.code != 2 {
+		t.Errorf("exit code %d, want 2 (stdout %q, stderr %q)", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "kiamol-e2e: ") {
+		t.Fatalf("want one line starting kiamol-e2e: on stderr, got %d:\n%s", len(lines), r.stderr)
+	}
+	if !strings.Contains(lines[0], "; ") {
+		t.Errorf("the line does not say what to do after '; ': %s", lines[0])
+	}
+	for _, w := range wants {
+		if !strings.Contains(lines[0], w) {
+			t.Errorf("the line does not mention %q: %s", w, lines[0])
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout should be empty, got %q", r.stdout)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// kubeconfigFor points a context at server; credentials are never used
+// because nothing answers there.
+func kubeconfigFor(t *testing.T, server string) string {
+	return writeFile(t, t.TempDir(), "config", `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "`+server+`", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: not-a-real-token}
+contexts:
+- name: closed-port
+  context: {cluster: c, user: u}
+current-context: closed-port
+`)
+}
+
+// closedPort is a loopback port nothing listens on: the closest address to
+// an unreachable cluster that sends nothing off the machine.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestMissingKubeconfig(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": missing})
+	expectOneLine(t, r, "no kubeconfig", missing, "KUBECONFIG")
+}
+
+func TestMissingDefaultKubeconfig(t *testing.T) {
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1"})
+	expectOneLine(t, r, "no kubeconfig", ".kube/config")
+}
+
+func TestInvalidKubeconfig(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "config", "clusters: [this is: not yaml\n")
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": p})
+	expectOneLine(t, r, "not valid", p)
+}
+
+func TestNotAKubeconfig(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "config", "just some text\n")
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": p})
+	expectOneLine(t, r, "not a kubeconfig")
+}
+
+func TestUnknownContext(t *testing.T) {
+	p := kubeconfigFor(t, "https://"+closedPort(t))
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": p, "E2E_KUBE_CONTEXT": "prod"})
+	expectOneLine(t, r, `context "prod" is not in`, "closed-port")
+}
+
+func TestUnreachableCluster(t *testing.T) {
+	addr := closedPort(t)
+	p := kubeconfigFor(t, "https://"+addr)
+	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": p})
+	expectOneLine(t, r, "cannot reach the cluster", addr, "connection refused", "cluster-info")
+}
+
+func TestDockerNotInstalled(t *testing.T) {
+	r := runPreflight(t, map[string]string{"PATH": t.TempDir()})
+	expectOneLine(t, r, "Docker is not installed")
+}
+
+func TestDockerNotRunning(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("needs the docker CLI on PATH, to point it at an engine that is not there")
+	}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	r := runPreflight(t, map[string]string{"DOCKER_HOST": "unix://" + sock})
+	expectOneLine(t, r, "Docker engine is not running", sock)
+}
+
+func TestMalformedManifest(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hello-kiamol-3\n spec: [\n")
+	writeFile(t, dir, "deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hello-kiamol-4}\n")
+	r := runPreflight(t, map[string]string{"E2E_MANIFESTS": dir})
+	expectOneLine(t, r, filepath.Join(dir, "pod.yaml"), "MANIFESTS")
+}
+
+func TestManifestMissingTheChaptersObject(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: some-other-pod}\nspec: {containers: [{name: c, image: x}]}\n")
+	writeFile(t, dir, "deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hello-kiamol-4}\n")
+	r := runPreflight(t, map[string]string{"E2E_MANIFESTS": dir})
+	expectOneLine(t, r, "no Pod named hello-kiamol-3")
+}
+
+func TestManifestFolderWithoutTheChaptersFiles(t *testing.T) {
+	dir := t.TempDir()
+	r := runPreflight(t, map[string]string{"E2E_MANIFESTS": dir})
+	expectOneLine(t, r, "does not exist", "pod.yaml")
+}
+
+func TestLabelFilterSelectingNothing(t *testing.T) {
+	r := runPreflight(t, nil, "-labels", "no-such-label")
+	expectOneLine(t, r, `"no-such-label" selects none`, "pods", "self-healing")
+}
+
+func TestLabelFilterThatDoesNotParse(t *testing.T) {
+	r := runPreflight(t, nil, "-labels", "(pods")
+	expectOneLine(t, r, "not valid", "Mismatched")
+}
+
+func TestKnobsThatContradictTheAirGap(t *testing.T) {
+	r := runPreflight(t, map[string]string{"E2E_K8S_VERSION": "v1.36"})
+	expectOneLine(t, r, "K8S_VERSION=v1.36", "IMAGES=online")
+	r = runPreflight(t, map[string]string{"E2E_IMAGES": "online", "E2E_K8S_VERSION": "v1.20"})
+	expectOneLine(t, r, "v1.20", "known")
+}
+
+func TestGoodInputsPass(t *testing.T) {
+	// A valid filter and the suite's own manifests; no Docker check, as
+	// make e2e leaves that to hack/host-setup.sh.
+	r := runPreflight(t, nil, "-docker=false", "-labels", "pods && !self-healing")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

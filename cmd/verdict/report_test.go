@@ -306,3 +306,26 @@ func assertOrder(t *testing.T, s string, parts ...string) {
 		at += i + len(p)
 	}
 }
+
+// Under ginkgo -p every process reports the set-up it shares with process 1;
+// the verdict shows it once, with process 1's cause, not the echoes.
+func TestParallelSetUpFailureIsShownOnce(t *testing.T) {
+	echo := func() types.SpecReport {
+		s := setUp()
+		s.State, s.Failure = types.SpecStateInterrupted, types.Failure{}
+		return s
+	}
+	first := setUp()
+	first.State, first.Failure = types.SpecStateFailed, types.Failure{Message: "kiamol-e2e: kind could not create cluster \"kiamol-e2e\": context canceled"}
+	v := read(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{echo(), first, echo(), echo()}})
+	if v.failed != 1 {
+		t.Errorf("failed = %d, want 1", v.failed)
+	}
+	md := markdown(v)
+	if n := strings.Count(md, "SynchronizedBeforeSuite"); n != 1 {
+		t.Errorf("set-up listed %d times:\n%s", n, md)
+	}
+	if !strings.Contains(md, "context canceled") {
+		t.Errorf("process 1's cause is missing:\n%s", md)
+	}
+}

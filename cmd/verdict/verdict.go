@@ -42,6 +42,9 @@ type row struct {
 	// deselected rows were left out on purpose by the label filter; they
 	// are counted, not listed.
 	deselected bool
+	// suiteNode names a suite node's type: every parallel process reports
+	// its own copy, and the verdict shows one.
+	suiteNode string
 }
 
 type verdict struct {
@@ -109,8 +112,19 @@ func (v *verdict) addSuiteNode(s types.SpecReport) {
 	if s.LeafNodeLocation.FileName != "" {
 		name += fmt.Sprintf(" (%s:%d)", filepath.Base(s.LeafNodeLocation.FileName), s.LeafNodeLocation.LineNumber)
 	}
-	v.add(row{section: suiteSection, claim: name, outcome: fail, runTime: s.RunTime,
-		note: cause(s.Failure, s.State), loc: s.LeafNodeLocation})
+	r := row{section: suiteSection, claim: name, outcome: fail, runTime: s.RunTime,
+		note: cause(s.Failure, s.State), loc: s.LeafNodeLocation, suiteNode: s.LeafNodeType.String()}
+	for i := range v.rows {
+		if v.rows[i].suiteNode == r.suiteNode {
+			// The other processes only echo process 1's failure, as
+			// "interrupted" or "node 1 failed": keep the telling cause.
+			if len(r.note) > len(v.rows[i].note) {
+				v.rows[i].note = r.note
+			}
+			return
+		}
+	}
+	v.add(r)
 }
 
 func (v *verdict) add(r row) {

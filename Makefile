@@ -27,17 +27,23 @@ CACHE := $(or $(KIAMOL_E2E_CACHE),$(HOME)/.cache/kiamol-e2e)
 BIN := $(CACHE)/bin
 GINKGO := $(BIN)/ginkgo
 
+# A knob given to make wins over its environment twin; one left empty leaves
+# the twin as the environment has it.
 export E2E_ARTIFACTS := $(ARTIFACTS)
-export E2E_IMAGES := $(IMAGES)
-export E2E_KEEP_CLUSTER := $(KEEP)
-export E2E_K8S_VERSION := $(K8S_VERSION)
-export E2E_NODE_IMAGE := $(NODE_IMAGE)
-export E2E_USE_EXISTING_CLUSTER := $(EXISTING)
-export E2E_KUBE_CONTEXT := $(CONTEXT)
-export E2E_MANIFESTS := $(MANIFESTS)
+set-twin = $(if $(strip $($(1))),$(eval export $(2) := $($(1))))
+$(call set-twin,IMAGES,E2E_IMAGES)
+$(call set-twin,KEEP,E2E_KEEP_CLUSTER)
+$(call set-twin,K8S_VERSION,E2E_K8S_VERSION)
+$(call set-twin,NODE_IMAGE,E2E_NODE_IMAGE)
+$(call set-twin,EXISTING,E2E_USE_EXISTING_CLUSTER)
+$(call set-twin,CONTEXT,E2E_KUBE_CONTEXT)
+$(call set-twin,MANIFESTS,E2E_MANIFESTS)
 ifneq ($(KUBECONFIG),)
 export KUBECONFIG
 endif
+# e2e needs images only when it makes the cluster; EXISTING may come from
+# either name.
+existing := $(filter 1 true yes y on TRUE YES,$(EXISTING) $(E2E_USE_EXISTING_CLUSTER) $(USE_EXISTING_CLUSTER))
 
 GINKGO_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
@@ -70,7 +76,7 @@ preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs
 
 # The suite needs its images and engine only when it makes the cluster itself.
 .PHONY: e2e
-e2e: preflight $(if $(EXISTING),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
+e2e: preflight $(if $(existing),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
 	trap : TERM; "$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
@@ -79,11 +85,11 @@ e2e: preflight $(if $(EXISTING),,images) ## run the chapter's specs (on a kind c
 # One cluster for all N runs: the first makes it and keeps it, the rest reuse
 # it; it is deleted at the end unless KEEP was asked for.
 .PHONY: e2e-repeat
-e2e-repeat: preflight $(if $(EXISTING),,images) ## run the suite N times in a row on one cluster (ginkgo --repeat); stops at the first failure
+e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a row on one cluster (ginkgo --repeat); stops at the first failure
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
 	trap : TERM; E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_FLAGS) --repeat=$$(( $(N) - 1 )) ./e2e || status=$$?; \
-	if [ -z "$(KEEP)$(EXISTING)" ]; then "$(BIN)/down" >/dev/null || status=1; fi; \
+	if [ -z "$(KEEP)$(existing)" ]; then "$(BIN)/down" >/dev/null || status=1; fi; \
 	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" >/dev/null || true; \
 	if [ $${status:-0} = 0 ]; then echo "e2e-repeat: $(N) runs in a row, every spec passed in each"; \
 	else echo "e2e-repeat: a run failed (exit $$status): its report is in $(ARTIFACTS)"; fi; exit $${status:-0}

@@ -32,7 +32,12 @@ func writeSummary(w io.Writer, v verdict, mdPath string) {
 		}
 	}
 	for _, name := range sectionOrder {
-		for _, r := range v.section(name) {
+		rows := v.section(name)
+		if len(rows) == 0 {
+			continue
+		}
+		fmt.Fprintln(w, name+":")
+		for _, r := range rows {
 			writeRow(w, r)
 		}
 	}

@@ -111,3 +111,33 @@ func TestKnownVersionsNewestFirst(t *testing.T) {
 		t.Errorf("knownVersions() = %q, want %q", got, want)
 	}
 }
+
+func TestChooseNodeImage(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		airgapped        bool
+		version, image   string
+		want, wantErrHas string
+	}{
+		{"air-gapped, no knob: the built image", true, "", "", "", ""},
+		{"air-gapped, the built minor", true, "v1.34", "", "", ""},
+		{"air-gapped, the built version", true, "1.34.4", "", "", ""},
+		{"air-gapped, another patch", true, "v1.34.2", "", "", "built for Kubernetes v1.34.4 only"},
+		{"air-gapped, another minor", true, "v1.36", "", "", "built for Kubernetes v1.34.4 only"},
+		{"air-gapped, an explicit image", true, "", "kindest/node:v1.36.4", "", "IMAGES=online"},
+		{"online, no knob: kind's default", false, "", "", "", ""},
+		{"online, a pinned minor", false, "v1.36", "", NodeImages["v1.36"], ""},
+		{"online, an explicit image wins", false, "v1.36", "example/node:x", "example/node:x", ""},
+		{"online, an unknown minor", false, "v1.20", "", "", "known:"},
+	} {
+		got, err := ChooseNodeImage(tc.airgapped, "v1.34.4", tc.version, tc.image)
+		switch {
+		case tc.wantErrHas != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrHas)):
+			t.Errorf("%s: err %v, want one saying %q", tc.name, err, tc.wantErrHas)
+		case tc.wantErrHas == "" && err != nil:
+			t.Errorf("%s: unexpected error %v", tc.name, err)
+		case got != tc.want:
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

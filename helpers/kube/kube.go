@@ -66,13 +66,16 @@ func DescribePod(p *corev1.Pod) string {
 	}
 	var parts []string
 	parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s ready=%v", p.Namespace, p.Name, p.Status.Phase, PodReady(p)))
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue && c.Reason != "" {
-			parts = append(parts, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
-		}
-	}
+	// Containers first: their waiting reason (ErrImagePull, CrashLoopBackOff)
+	// is the cause, and a one-line summary may keep only the beginning.
 	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
 		parts = append(parts, "container "+cs.Name+": "+describeState(cs))
+	}
+	for _, c := range p.Status.Conditions {
+		// ContainersNotReady only repeats what the container states say.
+		if c.Status != corev1.ConditionTrue && c.Reason != "" && c.Reason != "ContainersNotReady" {
+			parts = append(parts, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
+		}
 	}
 	if p.Status.Message != "" {
 		parts = append(parts, "message: "+p.Status.Message)

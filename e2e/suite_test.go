@@ -171,6 +171,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	// A cluster that stays (existing, or kept) must be left as it was found:
 	// each spec deleted its namespace; wait until they are really gone.
 	if clientset != nil {
+		Expect(sweep.DeleteRun(ctx, clientset, the.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
 		Expect(sweep.WaitGone(ctx, clientset, the.Owner.RunID, timeouts.NamespacesGone, timeouts.Poll)).To(Succeed())
 	}
 	if created != nil {

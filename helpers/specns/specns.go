@@ -39,13 +39,8 @@ func Create(ctx context.Context, cs kubernetes.Interface, prefix string, owner s
 	}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name
-	// Pods are refused until the namespace's default ServiceAccount exists.
-	// kube-controller-manager makes it, but Pods themselves do not need that
-	// controller: making it here keeps a Pod spec's outcome about Pods.
-	_, err = cs.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
-	}
+	// Cleanup first: whatever fails or is interrupted after this line, the
+	// namespace is still deleted.
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			evidence := Dump(ctx, cs, name)
@@ -60,6 +55,13 @@ func Create(ctx context.Context, cs kubernetes.Interface, prefix string, owner s
 		err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
 		Expect(ignoreNotFound(err)).To(Succeed(), "delete namespace %s", name)
 	}, NodeTimeout(time.Minute))
+	// Pods are refused until the namespace's default ServiceAccount exists.
+	// kube-controller-manager makes it, but Pods themselves do not need that
+	// controller: making it here keeps a Pod spec's outcome about Pods.
+	_, err = cs.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
+	}
 	return name
 }
 

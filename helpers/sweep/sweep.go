@@ -93,6 +93,26 @@ func Namespaces(ctx context.Context, cs kubernetes.Interface, self Owner, log io
 	return swept, nil
 }
 
+// DeleteRun deletes every namespace of the run still there: one whose spec
+// was interrupted between the namespace's creation and the registration of
+// its cleanup has no one else to delete it.
+func DeleteRun(ctx context.Context, cs kubernetes.Interface, runID string) error {
+	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + runID})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp != nil {
+			continue
+		}
+		if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // WaitGone waits until no namespace labelled with the run's ID is left (they
 // linger in Terminating while their pods stop), and names those still there
 // when it gives up.

@@ -31,12 +31,12 @@ const enable = "E2E_LIFECYCLE"
 
 var repo, _ = filepath.Abs("../..")
 
-func TestMain(m *testing.M) {
+// requireEnabled skips, saying why, unless the run asked for these tests.
+func requireEnabled(t *testing.T) {
+	t.Helper()
 	if os.Getenv(enable) == "" {
-		fmt.Printf("lifecycle: not run: these tests create clusters; run them with make interrupts (%s=1)\n", enable)
-		os.Exit(0)
+		t.Skipf("creates and deletes clusters: run with make interrupts (%s=1)", enable)
 	}
-	os.Exit(m.Run())
 }
 
 // hostState is what a run may create on this machine.
@@ -224,6 +224,7 @@ func allNamespaces(t *testing.T, kubeconfig string) []string {
 }
 
 func TestInterruptDuringImageBuild(t *testing.T) {
+	requireEnabled(t)
 	before := readHost(t)
 	// A cache of its own makes the build start from scratch; it must be
 	// readable by nothing but root, like the real one.
@@ -273,6 +274,7 @@ func mountsUnder(t *testing.T, dir string) []string {
 }
 
 func TestInterruptDuringClusterCreation(t *testing.T) {
+	requireEnabled(t)
 	requireNoSuiteCluster(t)
 	before := readHost(t)
 	r := start(t, nil, "e2e")
@@ -288,6 +290,7 @@ func TestInterruptDuringClusterCreation(t *testing.T) {
 }
 
 func TestInterruptDuringSpecs(t *testing.T) {
+	requireEnabled(t)
 	requireNoSuiteCluster(t)
 	before := readHost(t)
 	kubeconfig := filepath.Join(cacheDir(t), "kiamol-e2e.kubeconfig")
@@ -305,6 +308,7 @@ func TestInterruptDuringSpecs(t *testing.T) {
 // namespace list as it found it; a killed one (no cleanup at all) leaves
 // namespaces that the next run sweeps.
 func TestInterruptOnExistingCluster(t *testing.T) {
+	requireEnabled(t)
 	requireNoSuiteCluster(t)
 	hostBefore := readHost(t)
 	t.Cleanup(func() {

@@ -124,13 +124,16 @@ func (r *run) interruptWhen(t *testing.T, what string, within time.Duration, rea
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("make still running 3 minutes after %v", sig)
 	}
-	// make waits for its own children, but not for what they started.
+	// make waits for its own children, but not for what they started:
+	// watch the group itself until no process is left in it.
+	poll := time.NewTicker(200 * time.Millisecond)
+	defer poll.Stop()
 	for syscall.Kill(-pgid, 0) == nil {
 		if time.Since(sent) > 3*time.Minute {
 			out, _ := exec.Command("ps", "-o", "pid,args", "--no-headers", "-g", fmt.Sprint(pgid)).Output()
 			t.Fatalf("processes of the interrupted run still alive:\n%s", out)
 		}
-		time.Sleep(200 * time.Millisecond)
+		<-poll.C
 	}
 	t.Logf("process group gone %s after %v", time.Since(sent).Round(100*time.Millisecond), sig)
 }

@@ -75,7 +75,7 @@ func provider(log io.Writer) *kindcluster.Provider {
 // is set. Whatever it started is removed again if it fails.
 func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 	if err := docker.Ping(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; start it (on Debian as root: make host), or use EXISTING=1 with a cluster of your own", err)
 	}
 	c := &Cluster{Settings: s}
 	p := provider(s.Log)

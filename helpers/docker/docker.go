@@ -9,10 +9,34 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 )
 
-// ErrNoEngine says the engine cannot be used at all.
-var ErrNoEngine = errors.New("the Docker engine is not running or not installed: run hack/host-setup.sh (Debian, as root) or start Docker, then retry")
+// Why the engine cannot be used, as Ping reports it.
+var (
+	ErrNotInstalled = errors.New("Docker is not installed (no docker on PATH)")
+	ErrNotRunning   = errors.New("the Docker engine is not running")
+)
+
+// Ping says whether the engine answers, and if not, why.
+func Ping(ctx context.Context) error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return ErrNotInstalled
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	if err != nil {
+		cause := strings.TrimSpace(string(out))
+		if lines := strings.Split(cause, "\n"); cause != "" {
+			cause = strings.TrimSpace(lines[len(lines)-1])
+		} else {
+			cause = err.Error()
+		}
+		return fmt.Errorf("%w (%s)", ErrNotRunning, cause)
+	}
+	return nil
+}
 
 // Run runs `docker args...` and returns its trimmed standard output.
 func Run(ctx context.Context, args ...string) (string, error) {
@@ -27,17 +51,6 @@ func Run(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("docker %s: %s", strings.Join(args, " "), msg)
 	}
 	return strings.TrimSpace(stdout.String()), nil
-}
-
-// Ping says whether the engine answers.
-func Ping(ctx context.Context) error {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return ErrNoEngine
-	}
-	if _, err := Run(ctx, "version", "--format", "{{.Server.Version}}"); err != nil {
-		return ErrNoEngine
-	}
-	return nil
 }
 
 // Exists says whether a container or network of that name exists.

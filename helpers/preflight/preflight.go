@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -26,6 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
 )
 
 // Problem is a bad input, said in one line.
@@ -152,21 +153,17 @@ func networkCause(err error) string {
 	return firstLine(err.Error())
 }
 
-// Docker says whether the docker CLI is installed and its engine answers.
+// Docker says whether the docker CLI is installed and its engine answers,
+// and what to do if not.
 func Docker(ctx context.Context) error {
-	if _, err := exec.LookPath("docker"); err != nil {
+	err := docker.Ping(ctx)
+	switch {
+	case errors.Is(err, docker.ErrNotInstalled):
 		return problem("install Docker Engine (on Debian as root: make host), or run against a cluster of your own with EXISTING=1",
-			"Docker is not installed (no docker on PATH)")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput()
-	if err != nil {
-		cause := lastLine(string(out))
-		if cause == "" {
-			cause = err.Error()
-		}
-		return problem("start it (on Debian as root: make host), then retry", "the Docker engine is not running (%s)", cause)
+			"%s", err)
+	case err != nil:
+		return problem("start it (on Debian as root: make host), then retry",
+			"%s", err)
 	}
 	return nil
 }

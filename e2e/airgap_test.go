@@ -8,30 +8,28 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/egress"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // These specs read configuration and rules; none of them sends anything
 // toward an outside address.
 var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 	BeforeEach(func() {
-		if the.Mode != imagemode.Airgap {
+		if the.Mode != images.Airgap {
 			Skip("not the suite's air-gapped kind cluster (" + the.ModeReason + "): there is no air gap of ours to check")
 		}
 	})
 
 	It("drops on the host whatever its bridge would forward off the machine", func(ctx SpecContext) {
-		present, err := egress.Present(ctx, airgap.BridgeName)
+		present, err := cluster.GuardPresent(ctx, images.BridgeName)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(present).To(BeTrue(), "iptables %s has the guard %v", egress.Chain, egress.RuleSpec(airgap.BridgeName))
+		Expect(present).To(BeTrue(), "iptables %s has the guard %v", cluster.GuardChain, cluster.GuardRule(images.BridgeName))
 
-		opts, err := docker.Run(ctx, "network", "inspect", "--format", "{{json .Options}} {{.EnableIPv6}}", airgap.NetworkName)
+		opts, err := docker.Run(ctx, "network", "inspect", "--format", "{{json .Options}} {{.EnableIPv6}}", images.NetworkName)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.name":"`+airgap.BridgeName+`"`),
+		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.name":"`+images.BridgeName+`"`),
 			"the network uses the bridge the guard names")
 		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.enable_ip_masquerade":"false"`))
 		Expect(opts).To(HaveSuffix(" false"), "the network has no IPv6, which the guard does not cover")
@@ -42,7 +40,7 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 		for _, node := range nodes {
 			nets, err := docker.Run(ctx, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", node)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(strings.Fields(nets)).To(ConsistOf(airgap.NetworkName), "node %s is on the guarded network only", node)
+			Expect(strings.Fields(nets)).To(ConsistOf(images.NetworkName), "node %s is on the guarded network only", node)
 		}
 	}, SpecTimeout(timeouts.Spec))
 
@@ -50,7 +48,7 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 		nodes, err := cluster.NodeContainers(ctx, the.ClusterName)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(nodes).NotTo(BeEmpty())
-		want := "http://" + airgap.RegistryHost()
+		want := "http://" + images.RegistryHost()
 		urlPattern := regexp.MustCompile(`(?m)^\s*(?:server\s*=\s*"([^"]+)"|\[host\."([^"]+)"\])`)
 		for _, node := range nodes {
 			listing, err := docker.Run(ctx, "exec", node, "sh", "-c",
@@ -75,7 +73,7 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 				Expect(urls).To(HaveEach(Equal(want)), "%s on %s points only at the local registry", f, node)
 			}
 			sort.Strings(mirrored)
-			Expect(mirrored).To(Equal(airgap.MirroredRegistries), "node %s mirrors exactly these registries", node)
+			Expect(mirrored).To(Equal(images.MirroredRegistries), "node %s mirrors exactly these registries", node)
 
 			dump, err := docker.Run(ctx, "exec", node, "containerd", "config", "dump")
 			Expect(err).NotTo(HaveOccurred())
@@ -84,9 +82,9 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 
 			// The registry's name resolves only through Docker's DNS on this
 			// network, to an address on it.
-			addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", airgap.RegistryContainer)
+			addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", images.RegistryContainer)
 			Expect(err).NotTo(HaveOccurred(), "node %s resolves the registry by name", node)
-			subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", airgap.NetworkName)
+			subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", images.NetworkName)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(inSubnet(strings.Fields(addr)[0], subnet)).To(BeTrue(), "registry address %s is on the cluster network %s", addr, subnet)
 		}

@@ -12,9 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/imperative"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/portforward"
 )
 
 var _ = Describe("Chapter 2, Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol", Label("deployments"), func() {
@@ -28,7 +28,7 @@ var _ = Describe("Chapter 2, Deployments: kubectl create deployment hello-kiamol
 		var pods []corev1.Pod
 		Eventually(ctx, podsNamed(ctx, ns, name+"-")).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).
 			Should(And(HaveLen(1), allRunningAndReady()), func() string {
-				return "the Deployment creates one Pod; " + describeDeployment(ctx, ns, name) + "; latest events:\n" + kube.LatestEvents(ctx, clientset, ns, 5)
+				return "the Deployment creates one Pod; " + describeDeployment(ctx, ns, name) + "; latest events:\n" + diagnose.LatestEvents(ctx, clientset, ns, 5)
 			})
 		pods = podsNamed(ctx, ns, name+"-")(Default)
 		Expect(pods).To(HaveLen(1))
@@ -86,7 +86,7 @@ var _ = Describe("Chapter 2, Deployments: kubectl create deployment hello-kiamol
 	It("serves the app's page through port-forward deploy/hello-kiamol-2, on a Running, Ready Pod it selects", Label("port-forward"), func(ctx SpecContext) {
 		ns := namespace(ctx, "deploy")
 		createDeployment(ctx, ns)
-		pod, err := portforward.PodForDeployment(ctx, clientset, ns, name)
+		pod, err := forward.PodForDeployment(ctx, clientset, ns, name)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pod.Labels).To(HaveKeyWithValue("app", name))
 		expectPageThrough(ctx, forwardToPod(ctx, ns, pod.Name))

@@ -6,7 +6,7 @@ import (
 	"github.com/onsi/gomega/types"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
 // beRunningAndReady matches a Pod (or *Pod) that is Running with its Ready
@@ -21,17 +21,17 @@ func (runningAndReady) Match(actual any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return p.Status.Phase == corev1.PodRunning && kube.PodReady(p), nil
+	return p.Status.Phase == corev1.PodRunning && diagnose.PodReady(p), nil
 }
 
 func (runningAndReady) FailureMessage(actual any) string {
 	p, _ := asPod(actual)
-	return "expected a Running, Ready pod; last seen: " + kube.DescribePod(p)
+	return "expected a Running, Ready pod; last seen: " + diagnose.DescribePod(p)
 }
 
 func (runningAndReady) NegatedFailureMessage(actual any) string {
 	p, _ := asPod(actual)
-	return "expected a pod that is not Running and Ready; last seen: " + kube.DescribePod(p)
+	return "expected a pod that is not Running and Ready; last seen: " + diagnose.DescribePod(p)
 }
 
 func asPod(actual any) (*corev1.Pod, error) {
@@ -68,10 +68,10 @@ func (allReady) Match(actual any) (bool, error) {
 
 func (allReady) FailureMessage(actual any) string {
 	pods, _ := actual.([]corev1.Pod)
-	return "expected every pod Running and Ready; last seen:\n" + kube.DescribePods(pods)
+	return "expected every pod Running and Ready; last seen:\n" + diagnose.DescribePods(pods)
 }
 
 func (allReady) NegatedFailureMessage(actual any) string {
 	pods, _ := actual.([]corev1.Pod)
-	return "expected some pod not Running and Ready; last seen:\n" + kube.DescribePods(pods)
+	return "expected some pod not Running and Ready; last seen:\n" + diagnose.DescribePods(pods)
 }

@@ -8,9 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
 var _ = Describe("The cluster under test", Label("smoke"), func() {
@@ -21,7 +20,7 @@ var _ = Describe("The cluster under test", Label("smoke"), func() {
 			g.Expect(nodes.Items).NotTo(BeEmpty(), "the cluster has no nodes")
 			var notReady []string
 			for i := range nodes.Items {
-				if !kube.NodeReady(&nodes.Items[i]) {
+				if !diagnose.NodeReady(&nodes.Items[i]) {
 					notReady = append(notReady, nodes.Items[i].Name)
 				}
 			}
@@ -70,10 +69,10 @@ var _ = Describe("The cluster under test", Label("smoke"), func() {
 			return p
 		}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady())
 
-		if the.Mode == imagemode.Airgap {
+		if the.Mode == images.Airgap {
 			p, err := clientset.CoreV1().Pods(ns).Get(ctx, "hello-kiamol", metav1.GetOptions{})
 			Expect(err).NotTo(HaveOccurred())
-			want := the.Built.Images[airgap.HelloImage+":latest"]
+			want := the.Built.Images[images.HelloImage+":latest"]
 			Expect(p.Status.ContainerStatuses[0].ImageID).To(HaveSuffix("@"+want),
 				"the running image is the stand-in the local registry serves")
 		}

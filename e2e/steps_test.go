@@ -10,9 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/portforward"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
 )
 
 // chapterImage is the image the chapter runs; air-gapped, the local
@@ -39,7 +39,7 @@ func waitPodReady(ctx SpecContext, ns, name string) *corev1.Pod {
 		seen = p
 		return p
 	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady(), func() string {
-		return fmt.Sprintf("pod %s/%s becomes Ready; latest events:\n%s", ns, name, kube.LatestEvents(ctx, clientset, ns, 5))
+		return fmt.Sprintf("pod %s/%s becomes Ready; latest events:\n%s", ns, name, diagnose.LatestEvents(ctx, clientset, ns, 5))
 	})
 	return seen
 }
@@ -55,7 +55,7 @@ type podView struct {
 }
 
 func viewOf(p *corev1.Pod) podView {
-	v := podView{UID: p.UID, Ready: p.Status.Phase == corev1.PodRunning && kube.PodReady(p), State: kube.DescribePod(p)}
+	v := podView{UID: p.UID, Ready: p.Status.Phase == corev1.PodRunning && diagnose.PodReady(p), State: diagnose.DescribePod(p)}
 	if len(p.Status.ContainerStatuses) > 0 {
 		v.ContainerID = p.Status.ContainerStatuses[0].ContainerID
 		v.RestartCount = p.Status.ContainerStatuses[0].RestartCount
@@ -81,19 +81,19 @@ func podsNamed(ctx SpecContext, ns, prefix string) func(Gomega) []corev1.Pod {
 
 // expectPageThrough fetches / through the forward until it is the chapter's
 // page.
-func expectPageThrough(ctx SpecContext, s *portforward.Session) {
+func expectPageThrough(ctx SpecContext, s *forward.Session) {
 	GinkgoHelper()
-	Eventually(ctx, func() (portforward.Page, error) {
-		return portforward.Get(ctx, s, "/")
+	Eventually(ctx, func() (forward.Page, error) {
+		return forward.Get(ctx, s, "/")
 	}).WithTimeout(timeouts.PortForward).WithPolling(timeouts.Poll).Should(And(
 		HaveField("Status", 200),
 		HaveField("Body", ContainSubstring(chapterHeading)),
 	), "GET / through %s serves the chapter's page", s.URL())
 }
 
-func forwardToPod(ctx SpecContext, ns, pod string) *portforward.Session {
+func forwardToPod(ctx SpecContext, ns, pod string) *forward.Session {
 	GinkgoHelper()
-	s, err := portforward.ToPod(ctx, restConfig, clientset, ns, pod, 80)
+	s, err := forward.ToPod(ctx, restConfig, clientset, ns, pod, 80)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(s.Close)
 	return s

@@ -11,22 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/clusterinfo"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/specns"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
 )
 
 // run is what process 1 tells every parallel process about the cluster.
@@ -40,12 +40,12 @@ type run struct {
 	// Mode is airgap when the cluster is the suite's own air-gapped kind
 	// cluster (made by this run or kept from an earlier one); online when
 	// this run made it from public images; "" for someone else's cluster.
-	Mode       imagemode.Mode
+	Mode       images.Mode
 	ModeReason string
 	Owner      sweep.Owner
 	Artifacts  string
 	Manifests  string
-	Built      airgap.Built
+	Built      images.Built
 }
 
 var (
@@ -72,7 +72,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 
 	var err error
-	restConfig, clientset, err = kube.Clients(r.Kubeconfig, r.Context)
+	restConfig, clientset, err = kubeconfig.Clients(r.Kubeconfig, r.Context)
 	Expect(err).NotTo(HaveOccurred())
 	swept, err := sweep.Namespaces(ctx, clientset, r.Owner, GinkgoWriter)
 	if err != nil || len(swept) > 0 {
@@ -89,7 +89,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 }, func(ctx SpecContext, raw []byte) {
 	Expect(json.Unmarshal(raw, &the)).To(Succeed())
 	var err error
-	restConfig, clientset, err = kube.Clients(the.Kubeconfig, the.Context)
+	restConfig, clientset, err = kubeconfig.Clients(the.Kubeconfig, the.Context)
 	Expect(err).NotTo(HaveOccurred())
 	resourcesClient, err = resources.New(restConfig)
 	Expect(err).NotTo(HaveOccurred())
@@ -107,10 +107,10 @@ func useExisting(ctx context.Context, s settings.Settings, r *run) {
 	r.ModeReason = "existing cluster: context " + target.Context
 	r.ClusterName = strings.TrimPrefix(target.Context, "kind-")
 	if ours, why := ownAirgappedCluster(ctx, r.ClusterName); ours {
-		cache, err := airgap.CacheDir()
+		cache, err := images.CacheDir()
 		Expect(err).NotTo(HaveOccurred())
-		if r.Built, err = airgap.ReadBuilt(cache); err == nil {
-			r.Mode, r.ModeReason = imagemode.Airgap, r.ModeReason+", the suite's own air-gapped kind cluster"
+		if r.Built, err = images.ReadBuilt(cache); err == nil {
+			r.Mode, r.ModeReason = images.Airgap, r.ModeReason+", the suite's own air-gapped kind cluster"
 		}
 	} else {
 		r.ModeReason += " (" + why + ")"
@@ -129,20 +129,20 @@ func ownAirgappedCluster(ctx context.Context, name string) (bool, string) {
 		return false, "not a kind cluster on this machine's Docker"
 	}
 	nets, err := docker.Run(ctx, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", nodes[0])
-	if err != nil || strings.TrimSpace(nets) != airgap.NetworkName {
-		return false, "a kind cluster, not on the " + airgap.NetworkName + " network"
+	if err != nil || strings.TrimSpace(nets) != images.NetworkName {
+		return false, "a kind cluster, not on the " + images.NetworkName + " network"
 	}
 	return true, ""
 }
 
 // makeCluster brings up the suite's own kind cluster.
 func makeCluster(ctx context.Context, s settings.Settings, r *run) {
-	choice, err := imagemode.Resolve(ctx)
+	choice, err := images.Resolve(ctx)
 	failOn(err)
 	AddReportEntry("images", string(choice.Mode)+": "+choice.Reason, ReportEntryVisibilityAlways)
-	nodeImage, err := cluster.ChooseNodeImage(choice.Mode == imagemode.Airgap, airgap.KubernetesVersion, s.K8sVersion, s.NodeImage)
+	nodeImage, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, images.KubernetesVersion, s.K8sVersion, s.NodeImage)
 	failOn(err)
-	cache, err := airgap.CacheDir()
+	cache, err := images.CacheDir()
 	Expect(err).NotTo(HaveOccurred())
 	r.ClusterName, r.Mode, r.ModeReason = s.ClusterName, choice.Mode, choice.Reason
 	r.Kubeconfig = s.KubeconfigOut
@@ -182,7 +182,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 // namespace gives the current spec its own namespace.
 func namespace(ctx context.Context, prefix string) string {
 	GinkgoHelper()
-	return specns.Create(ctx, clientset, prefix, the.Owner, the.Artifacts)
+	return namespaces.Create(ctx, clientset, prefix, the.Owner, the.Artifacts)
 }
 
 // failOn fails set-up with a bad input's one line, not an error dump.

@@ -23,7 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 //go:embed nodefiles
@@ -62,7 +62,7 @@ func nodeFilesHash() string {
 // nodeLayer lays the Kubernetes binaries and the node's configuration out
 // the way kind expects of a node image.
 func nodeLayer(out, k8sBin, crictlBin string) error {
-	containerdConfig, err := render("containerd-config.toml", map[string]string{"PauseTag": airgap.PauseTag})
+	containerdConfig, err := render("containerd-config.toml", map[string]string{"PauseTag": images.PauseTag})
 	if err != nil {
 		return err
 	}
@@ -87,11 +87,11 @@ func nodeLayer(out, k8sBin, crictlBin string) error {
 		"/etc/crictl.yaml":                                               conf("crictl.yaml"),
 		"/etc/cni/net.d/10-kiamol-e2e.conflist":                          conf("cni.conflist"),
 		"/opt/cni/bin":                                                   {symlink: "/usr/lib/cni"},
-		"/kind/version":                                                  {mode: 0o644, data: []byte(airgap.KubernetesVersion)},
+		"/kind/version":                                                  {mode: 0o644, data: []byte(images.KubernetesVersion)},
 		"/kind/manifests/default-storage.yaml":                           conf("default-storage.yaml"),
 	}
-	for _, upstream := range airgap.MirroredRegistries {
-		hosts, err := render("hosts.toml", map[string]string{"Upstream": upstream, "Registry": airgap.RegistryHost()})
+	for _, upstream := range images.MirroredRegistries {
+		hosts, err := render("hosts.toml", map[string]string{"Upstream": upstream, "Registry": images.RegistryHost()})
 		if err != nil {
 			return err
 		}
@@ -246,7 +246,7 @@ func dockerImageIDs(ctx context.Context, refs ...string) (map[string]string, err
 }
 
 // upToDate says what, if anything, is missing from a previous build.
-func upToDate(ctx context.Context, b airgap.Built, key string) string {
+func upToDate(ctx context.Context, b images.Built, key string) string {
 	if b.Key != key {
 		return "inputs changed since the last build"
 	}

@@ -25,8 +25,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // imagesRecipe changes whenever image assembly does.
@@ -63,7 +62,7 @@ func (p *plan) proxyBaseKey() string { return keyOf(proxyBaseRecipe, p.rootfsKey
 func (p *plan) out(name, key string) string { return filepath.Join(p.cache, "out", name+"-"+key) }
 
 func newPlan(ctx context.Context, repo string) (*plan, error) {
-	cache, err := airgap.CacheDir()
+	cache, err := images.CacheDir()
 	if err != nil {
 		return nil, err
 	}
@@ -80,16 +79,16 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 	for _, c := range []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
 		k8sPkgs[c] = "k8s.io/kubernetes/cmd/" + c
 	}
-	p.k8s = goModuleBuild{label: "kubernetes " + airgap.KubernetesVersion, module: "k8s.io/kubernetes", version: airgap.KubernetesVersion,
-		pkgs: k8sPkgs, ldflags: versionLdflags(airgap.KubernetesVersion)}
-	p.etcd = goModuleBuild{label: "etcd " + airgap.EtcdVersion, module: "go.etcd.io/etcd/server/v3", version: airgap.EtcdVersion,
+	p.k8s = goModuleBuild{label: "kubernetes " + images.KubernetesVersion, module: "k8s.io/kubernetes", version: images.KubernetesVersion,
+		pkgs: k8sPkgs, ldflags: versionLdflags(images.KubernetesVersion)}
+	p.etcd = goModuleBuild{label: "etcd " + images.EtcdVersion, module: "go.etcd.io/etcd/server/v3", version: images.EtcdVersion,
 		pkgs: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}, ldflags: "-s -w"}
-	p.coredns = goModuleBuild{label: "coredns " + airgap.CoreDNSVersion, module: "github.com/coredns/coredns", version: airgap.CoreDNSVersion,
+	p.coredns = goModuleBuild{label: "coredns " + images.CoreDNSVersion, module: "github.com/coredns/coredns", version: images.CoreDNSVersion,
 		pkgs: map[string]string{"coredns": "github.com/coredns/coredns"}, ldflags: "-s -w"}
-	p.crictl = goModuleBuild{label: "crictl " + airgap.CrictlVersion, module: "sigs.k8s.io/cri-tools", version: airgap.CrictlVersion,
+	p.crictl = goModuleBuild{label: "crictl " + images.CrictlVersion, module: "sigs.k8s.io/cri-tools", version: images.CrictlVersion,
 		pkgs:    map[string]string{"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
-		ldflags: "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=" + strings.TrimPrefix(airgap.CrictlVersion, "v")}
-	p.registry = goModuleBuild{label: "registry " + airgap.RegistryVersion, module: "github.com/distribution/distribution/v3", version: airgap.RegistryVersion,
+		ldflags: "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=" + strings.TrimPrefix(images.CrictlVersion, "v")}
+	p.registry = goModuleBuild{label: "registry " + images.RegistryVersion, module: "github.com/distribution/distribution/v3", version: images.RegistryVersion,
 		pkgs: map[string]string{"registry": "github.com/distribution/distribution/v3/cmd/registry"}, ldflags: "-s -w"}
 	p.standins = map[string]string{"hello-kiamol": "fixtures/images/hello-kiamol", "pause": "fixtures/images/pause"}
 	var srcs []string
@@ -103,18 +102,18 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 	p.standinKey = keyOf("standins/v1", gov, h)
 	p.rootfsKey = rootfsKey()
 	p.key = keyOf(imagesRecipe, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
-		p.registry.key(gov), p.standinKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), airgap.RegistryHost())
+		p.registry.key(gov), p.standinKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
 	return p, nil
 }
 
 func build(ctx context.Context, repo string, heartbeat time.Duration) error {
 	started := time.Now()
-	choice, err := imagemode.Resolve(ctx)
+	choice, err := images.Resolve(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("[images] images: %s (%s)\n", choice.Mode, choice.Reason)
-	if choice.Mode != imagemode.Airgap {
+	if choice.Mode != images.Airgap {
 		fmt.Println("[images] nothing to build: the cluster pulls kind's node image and the chapter's image from their registries")
 		return nil
 	}
@@ -125,7 +124,7 @@ func build(ctx context.Context, repo string, heartbeat time.Duration) error {
 	if err := preflight(ctx); err != nil {
 		return err
 	}
-	if prev, err := airgap.ReadBuilt(p.cache); err == nil {
+	if prev, err := images.ReadBuilt(p.cache); err == nil {
 		why := upToDate(ctx, prev, p.key)
 		if why == "" {
 			fmt.Printf("[images] air-gapped images up to date (key %s), checked in %s\n", p.key, time.Since(started).Round(time.Millisecond))
@@ -194,7 +193,7 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 		work := filepath.Join(p.cache, "build", strings.ReplaceAll(g.label, " ", "-"))
 		err := cached(ctx, prog, "build "+g.label, p.out(strings.Fields(g.label)[0], g.key(p.goVersion)), func(ctx context.Context, tmp string) error {
 			if g.module == "k8s.io/kubernetes" {
-				r, err := kubernetesStaging(ctx, airgap.KubernetesVersion, airgap.KubernetesStaging)
+				r, err := kubernetesStaging(ctx, images.KubernetesVersion, images.KubernetesStaging)
 				if err != nil {
 					return err
 				}
@@ -218,7 +217,7 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 
 func (p *plan) buildRootfs(ctx context.Context, prog *progress, log io.Writer) error {
 	rootfs := p.out("rootfs", p.rootfsKey)
-	err := cached(ctx, prog, "debootstrap Debian "+airgap.DebianSuite+" for the node", rootfs, func(ctx context.Context, tmp string) error {
+	err := cached(ctx, prog, "debootstrap Debian "+images.DebianSuite+" for the node", rootfs, func(ctx context.Context, tmp string) error {
 		return buildRootfs(ctx, filepath.Join(p.cache, "debs"), p.mirror, tmp, log)
 	})
 	if err != nil {
@@ -255,7 +254,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 	defer os.RemoveAll(work)
 
-	images := map[string]v1.Image{}
+	imgs := map[string]v1.Image{}
 	for _, ref := range wanted {
 		repoTag := strings.TrimPrefix(ref, "registry.k8s.io/")
 		repoName, _, _ := strings.Cut(repoTag, ":")
@@ -276,20 +275,20 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 		case "pause":
 			img, err = binaryImage(work, filepath.Join(standins, "pause"), "/pause", nil, v1.Config{})
 		default:
-			err = fmt.Errorf("kubeadm %s needs %s, which this build does not make", airgap.KubernetesVersion, ref)
+			err = fmt.Errorf("kubeadm %s needs %s, which this build does not make", images.KubernetesVersion, ref)
 		}
 		if err != nil {
 			done("failed")
 			return err
 		}
-		images[repoTag] = img
+		imgs[repoTag] = img
 	}
 	hello, err := binaryImage(work, filepath.Join(standins, "hello-kiamol"), "/hello-kiamol", nil,
 		v1.Config{ExposedPorts: map[string]struct{}{"80/tcp": {}}})
 	if err != nil {
 		return err
 	}
-	images[airgap.HelloImage+":latest"] = hello
+	imgs[images.HelloImage+":latest"] = hello
 
 	nodeTar := filepath.Join(work, "node.tar")
 	if err := nodeLayer(nodeTar, k8sBin, crictlDir); err != nil {
@@ -319,11 +318,11 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 		return err
 	}
 	defer reg.stop()
-	built := airgap.Built{Key: p.key, RegistryStorage: storage, Images: map[string]string{},
-		NodeImage:     "kiamol-e2e/node:" + airgap.KubernetesVersion + "-" + p.key[:12],
-		RegistryImage: "kiamol-e2e/registry:" + airgap.RegistryVersion + "-" + p.key[:12]}
-	for _, repoTag := range sortedKeys(images) {
-		d, err := reg.push(ctx, repoTag, images[repoTag])
+	built := images.Built{Key: p.key, RegistryStorage: storage, Images: map[string]string{},
+		NodeImage:     "kiamol-e2e/node:" + images.KubernetesVersion + "-" + p.key[:12],
+		RegistryImage: "kiamol-e2e/registry:" + images.RegistryVersion + "-" + p.key[:12]}
+	for _, repoTag := range sortedKeys(imgs) {
+		d, err := reg.push(ctx, repoTag, imgs[repoTag])
 		if err != nil {
 			return err
 		}
@@ -349,7 +348,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	if why := upToDate(ctx, built, p.key); why != "" {
 		return fmt.Errorf("after loading, %s", why)
 	}
-	if err := airgap.WriteBuilt(p.cache, built); err != nil {
+	if err := images.WriteBuilt(p.cache, built); err != nil {
 		return err
 	}
 	pruneOldImages(ctx, built, log)
@@ -359,7 +358,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 
 // pruneOldImages removes node and registry images of earlier builds, which
 // nothing refers to any more; an image a container still uses stays.
-func pruneOldImages(ctx context.Context, built airgap.Built, log io.Writer) {
+func pruneOldImages(ctx context.Context, built images.Built, log io.Writer) {
 	keep := map[string]bool{built.NodeImage: true, built.RegistryImage: true}
 	for _, repo := range []string{"kiamol-e2e/node", "kiamol-e2e/registry"} {
 		out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
@@ -377,7 +376,7 @@ func pruneOldImages(ctx context.Context, built airgap.Built, log io.Writer) {
 }
 
 func kubeadmImages(ctx context.Context, kubeadm string) ([]string, error) {
-	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", airgap.KubernetesVersion).Output()
+	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", images.KubernetesVersion).Output()
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm config images list: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // nodePackages is what a kind node runs besides the Kubernetes binaries.
@@ -32,7 +32,7 @@ const (
 )
 
 func rootfsKey() string {
-	return keyOf(append([]string{rootfsRecipe, airgap.DebianSuite}, nodePackages...)...)
+	return keyOf(append([]string{rootfsRecipe, images.DebianSuite}, nodePackages...)...)
 }
 
 // buildRootfs debootstraps the node's Debian and packs it as rootfs.tar.
@@ -41,7 +41,7 @@ func buildRootfs(ctx context.Context, debCache, mirror, out string, log io.Write
 	if err := os.MkdirAll(debCache, 0o755); err != nil {
 		return err
 	}
-	args := []string{"--variant=minbase", "--cache-dir=" + debCache, "--include=" + strings.Join(nodePackages, ","), airgap.DebianSuite, dir}
+	args := []string{"--variant=minbase", "--cache-dir=" + debCache, "--include=" + strings.Join(nodePackages, ","), images.DebianSuite, dir}
 	if mirror != "" {
 		args = append(args, mirror)
 	}
@@ -165,14 +165,14 @@ func mirrorIn(text string) string {
 				}
 				i++
 			}
-			if i+1 < len(fields) && fields[i+1] == airgap.DebianSuite {
+			if i+1 < len(fields) && fields[i+1] == images.DebianSuite {
 				return fields[i]
 			}
 		case strings.HasPrefix(line, "URIs:"):
 			uri = strings.TrimSpace(strings.TrimPrefix(line, "URIs:"))
 		case strings.HasPrefix(line, "Suites:"):
 			for _, s := range strings.Fields(strings.TrimPrefix(line, "Suites:")) {
-				suiteOK = suiteOK || s == airgap.DebianSuite
+				suiteOK = suiteOK || s == images.DebianSuite
 			}
 		case line == "":
 			if uri != "" && suiteOK {

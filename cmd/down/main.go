@@ -18,14 +18,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func down(ctx context.Context, s settings.Settings) error {
 	if err := preflight.Docker(ctx); err != nil {
 		return err
 	}
-	cache, err := airgap.CacheDir()
+	cache, err := images.CacheDir()
 	if err != nil {
 		return err
 	}
@@ -55,12 +55,12 @@ func down(ctx context.Context, s settings.Settings) error {
 	// Air-gapped mode is asked for so that Down also removes the registry,
 	// network and guard, each only if it is there.
 	c := &cluster.Cluster{Settings: cluster.Settings{
-		Name: s.ClusterName, Images: imagemode.Choice{Mode: imagemode.Airgap}, KubeconfigPath: kubeconfig, Log: os.Stdout,
+		Name: s.ClusterName, Images: images.Choice{Mode: images.Airgap}, KubeconfigPath: kubeconfig, Log: os.Stdout,
 	}}
 	err = c.Down(ctx, true)
-	left, lerr := docker.Run(ctx, "ps", "--all", "--quiet", "--filter", "label="+airgap.RunLabel)
+	left, lerr := docker.Run(ctx, "ps", "--all", "--quiet", "--filter", "label="+images.RunLabel)
 	if lerr == nil && left != "" {
-		err = errors.Join(err, fmt.Errorf("containers labelled %s are still there: %s", airgap.RunLabel, left))
+		err = errors.Join(err, fmt.Errorf("containers labelled %s are still there: %s", images.RunLabel, left))
 	}
 	return err
 }
@@ -73,7 +73,7 @@ func sweepNamespaces(ctx context.Context, s settings.Settings) error {
 	if _, err := preflight.Reachable(ctx, target, 10*time.Second); err != nil {
 		return err
 	}
-	_, cs, err := kube.Clients(strings.Join(target.Files, string(filepath.ListSeparator)), target.Context)
+	_, cs, err := kubeconfig.Clients(strings.Join(target.Files, string(filepath.ListSeparator)), target.Context)
 	if err != nil {
 		return err
 	}

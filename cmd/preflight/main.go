@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/preflight [-labels FILTER] [-suite ./e2e] [-docker=false]
 //
-// It reads the same environment as the suite (helpers/settings).
+// It reads the same environment as the suite (harness/settings).
 package main
 
 import (
@@ -22,11 +22,10 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 )
 
 func main() {
@@ -72,11 +71,11 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 		}
 		return fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion), nil
 	}
-	choice, err := imagemode.Resolve(ctx)
+	choice, err := images.Resolve(ctx)
 	if err != nil {
 		return "", &preflight.Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
 	}
-	if _, err := cluster.ChooseNodeImage(choice.Mode == imagemode.Airgap, airgap.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
+	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, images.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
 		return "", &preflight.Problem{What: err.Error(), Do: "see make help"}
 	}
 	if checkDocker {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 )
 
 // clusterEntry is the report entry the suite adds on its

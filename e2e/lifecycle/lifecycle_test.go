@@ -20,11 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
 
 const enable = "E2E_LIFECYCLE"
@@ -52,7 +53,7 @@ func readHost(t *testing.T) hostState {
 	s.Containers = lines(t, "docker", "ps", "--all", "--format", "{{.Names}}")
 	s.Networks = lines(t, "docker", "network", "ls", "--format", "{{.Name}}")
 	out, _ := exec.Command("iptables", "-w", "-S", "DOCKER-USER").CombinedOutput()
-	s.Guard = strings.Contains(string(out), airgap.BridgeName)
+	s.Guard = strings.Contains(string(out), images.BridgeName)
 	return s
 }
 
@@ -173,7 +174,7 @@ func requireNoSuiteCluster(t *testing.T) {
 
 func cacheDir(t *testing.T) string {
 	t.Helper()
-	d, err := airgap.CacheDir()
+	d, err := images.CacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +188,11 @@ func kindNodeExists() bool {
 
 // specNamespaces lists the suite's spec namespaces on the cluster the
 // kubeconfig names ("" when it cannot be read yet).
-func specNamespaces(kubeconfig string) []string {
-	if _, err := os.Stat(kubeconfig); err != nil {
+func specNamespaces(path string) []string {
+	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	_, cs, err := kube.Clients(kubeconfig, "")
+	_, cs, err := kubeconfig.Clients(path, "")
 	if err != nil {
 		return nil
 	}
@@ -208,9 +209,9 @@ func specNamespaces(kubeconfig string) []string {
 	return names
 }
 
-func allNamespaces(t *testing.T, kubeconfig string) []string {
+func allNamespaces(t *testing.T, path string) []string {
 	t.Helper()
-	_, cs, err := kube.Clients(kubeconfig, "")
+	_, cs, err := kubeconfig.Clients(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 )
 
 // ErrUnreachable says this machine cannot talk to the pod's runtime (a

@@ -1,7 +1,7 @@
 // Package portforward forwards a local port on 127.0.0.1 to a pod, the way
 // `kubectl port-forward` does: WebSocket first, SPDY when the server cannot
 // upgrade, and a local port the kernel picks so parallel specs never collide.
-package portforward
+package forward
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
 // Session is one running forward.
@@ -144,12 +144,12 @@ func PodForDeployment(ctx context.Context, cs kubernetes.Interface, namespace, n
 	}
 	var candidates []corev1.Pod
 	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && kube.PodReady(&p) {
+		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && diagnose.PodReady(&p) {
 			candidates = append(candidates, p)
 		}
 	}
 	if len(candidates) == 0 {
-		return nil, fmt.Errorf("deployment %s/%s has no Running, Ready pod for %s: %s", namespace, name, sel, kube.DescribePods(pods.Items))
+		return nil, fmt.Errorf("deployment %s/%s has no Running, Ready pod for %s: %s", namespace, name, sel, diagnose.DescribePods(pods.Items))
 	}
 	sort.Slice(candidates, func(i, j int) bool {
 		return candidates[i].CreationTimestamp.Before(&candidates[j].CreationTimestamp)

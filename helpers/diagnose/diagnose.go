@@ -1,11 +1,10 @@
-// Package kube builds clients for the cluster under test and describes what
-// the specs poll in words a failure message can carry.
-package kube
+// Package diagnose describes what the specs poll (pods, deployments, nodes,
+// events, the cluster's own health) in words a failure message can carry.
+package diagnose
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,30 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
-
-// Clients loads a kubeconfig (a path, or a KUBECONFIG-style list) and
-// optional context into a REST config and a typed clientset, polite enough
-// for polling from several processes.
-func Clients(kubeconfig, context string) (*rest.Config, kubernetes.Interface, error) {
-	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
-	if files := filepath.SplitList(kubeconfig); len(files) > 1 {
-		rules = &clientcmd.ClientConfigLoadingRules{Precedence: files}
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		return nil, nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, cs, nil
-}
 
 // PodReady says whether the pod's Ready condition is True.
 func PodReady(p *corev1.Pod) bool {

@@ -1,8 +1,9 @@
-// Package registry runs the air-gapped cluster's image registry: a
+package cluster
+
+// The air-gapped cluster's image registry: a
 // distribution registry container on the cluster's Docker network, serving
 // the storage folder the image build pushed into. It lives exactly as long as
 // the cluster.
-package registry
 
 import (
 	"context"
@@ -12,31 +13,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
-// Start runs the registry container (replacing a stale one) and waits until
+// startRegistry runs the registry container (replacing a stale one) and waits until
 // it serves every image the build recorded.
-func Start(ctx context.Context, built airgap.Built, owner string) error {
-	if docker.Exists(ctx, "container", airgap.RegistryContainer) {
-		if err := Stop(ctx); err != nil {
+func startRegistry(ctx context.Context, built images.Built, owner string) error {
+	if docker.Exists(ctx, "container", images.RegistryContainer) {
+		if err := stopRegistry(ctx); err != nil {
 			return err
 		}
 	}
-	_, err := docker.Run(ctx, "run", "--detach", "--name", airgap.RegistryContainer,
-		"--network", airgap.NetworkName,
-		"--label", airgap.RunLabel+"="+owner,
+	_, err := docker.Run(ctx, "run", "--detach", "--name", images.RegistryContainer,
+		"--network", images.NetworkName,
+		"--label", images.RunLabel+"="+owner,
 		"--volume", built.RegistryStorage+":/var/lib/registry",
 		built.RegistryImage)
 	if err != nil {
 		return fmt.Errorf("cannot start the local registry: %w", err)
 	}
-	ip, err := docker.Run(ctx, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+airgap.NetworkName+`").IPAddress}}`, airgap.RegistryContainer)
+	ip, err := docker.Run(ctx, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+images.NetworkName+`").IPAddress}}`, images.RegistryContainer)
 	if err != nil {
 		return err
 	}
-	return waitServing(ctx, fmt.Sprintf("http://%s:%d", ip, airgap.RegistryPort), built.Images)
+	return waitServing(ctx, fmt.Sprintf("http://%s:%d", ip, images.RegistryPort), built.Images)
 }
 
 // waitServing polls the registry from the host (over the bridge, which is
@@ -79,11 +80,11 @@ func waitServing(ctx context.Context, base string, images map[string]string) err
 	return nil
 }
 
-// Stop removes the registry container; its storage stays in the cache.
-func Stop(ctx context.Context) error {
-	if !docker.Exists(ctx, "container", airgap.RegistryContainer) {
+// stopRegistry removes the registry container; its storage stays in the cache.
+func stopRegistry(ctx context.Context) error {
+	if !docker.Exists(ctx, "container", images.RegistryContainer) {
 		return nil
 	}
-	_, err := docker.Run(ctx, "rm", "--force", "--volumes", airgap.RegistryContainer)
+	_, err := docker.Run(ctx, "rm", "--force", "--volumes", images.RegistryContainer)
 	return err
 }

@@ -1,4 +1,4 @@
-package imagemode
+package images
 
 import (
 	"context"

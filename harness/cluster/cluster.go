@@ -16,17 +16,14 @@ import (
 
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/airgap"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/egress"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/imagemode"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/registry"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // Settings say which cluster to make and what to keep.
 type Settings struct {
 	Name           string // kind cluster name
-	Images         imagemode.Choice
+	Images         images.Choice
 	KubeconfigPath string // written with mode 0600
 	Keep           bool   // leave the cluster (and registry) running at the end
 	NodeImage      string // online mode: "" is kind's default
@@ -37,7 +34,7 @@ type Settings struct {
 // Cluster is a running cluster the suite may use.
 type Cluster struct {
 	Settings
-	Built  airgap.Built // air-gapped mode only
+	Built  images.Built // air-gapped mode only
 	Reused bool         // a kept cluster from an earlier run
 }
 
@@ -83,12 +80,12 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot list kind clusters: %w", err)
 	}
-	if s.Images.Mode == imagemode.Airgap {
-		cache, err := airgap.CacheDir()
+	if s.Images.Mode == images.Airgap {
+		cache, err := images.CacheDir()
 		if err != nil {
 			return nil, err
 		}
-		if c.Built, err = airgap.ReadBuilt(cache); err != nil {
+		if c.Built, err = images.ReadBuilt(cache); err != nil {
 			return nil, err
 		}
 	}
@@ -96,12 +93,12 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 		if s.Keep {
 			fmt.Fprintf(s.Log, "[cluster] reusing kept cluster %q\n", s.Name)
 			c.Reused = true
-			if s.Images.Mode == imagemode.Airgap {
+			if s.Images.Mode == images.Airgap {
 				if err := c.ensureAirgapNetwork(ctx); err != nil {
 					return nil, err
 				}
-				if !docker.Exists(ctx, "container", airgap.RegistryContainer) {
-					if err := registry.Start(ctx, c.Built, s.Name); err != nil {
+				if !docker.Exists(ctx, "container", images.RegistryContainer) {
+					if err := startRegistry(ctx, c.Built, s.Name); err != nil {
 						return nil, err
 					}
 				}
@@ -120,18 +117,18 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 	}()
 
 	raw, image := onlineKindConfig, s.NodeImage
-	if s.Images.Mode == imagemode.Airgap {
+	if s.Images.Mode == images.Airgap {
 		if err := c.ensureAirgapNetwork(ctx); err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		if err := registry.Start(ctx, c.Built, s.Name); err != nil {
+		if err := startRegistry(ctx, c.Built, s.Name); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(s.Log, "[cluster] local registry %s serves %d images (%s)\n", airgap.RegistryHost(), len(c.Built.Images), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(s.Log, "[cluster] local registry %s serves %d images (%s)\n", images.RegistryHost(), len(c.Built.Images), time.Since(start).Round(time.Millisecond))
 		raw, image = airgapKindConfig, c.Built.NodeImage
 		// kind reads the network from its environment; it is this process's alone.
-		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", airgap.NetworkName)
+		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", images.NetworkName)
 		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
 	}
 	if err := os.MkdirAll(filepath.Dir(s.KubeconfigPath), 0o700); err != nil {
@@ -198,17 +195,17 @@ func (c *Cluster) writeKubeconfig(p *kindcluster.Provider) error {
 // ensureAirgapNetwork makes the cluster's own bridge: IPv4 only, no
 // masquerading, a fixed name the egress guard drops forwarding from.
 func (c *Cluster) ensureAirgapNetwork(ctx context.Context) error {
-	if err := egress.Ensure(ctx, airgap.BridgeName); err != nil {
+	if err := ensureGuard(ctx, images.BridgeName); err != nil {
 		return fmt.Errorf("air-gapped mode needs the egress guard: %w", err)
 	}
-	if docker.Exists(ctx, "network", airgap.NetworkName) {
+	if docker.Exists(ctx, "network", images.NetworkName) {
 		return nil
 	}
 	_, err := docker.Run(ctx, "network", "create", "--driver", "bridge",
-		"--label", airgap.RunLabel+"="+c.Name,
-		"--opt", "com.docker.network.bridge.name="+airgap.BridgeName,
+		"--label", images.RunLabel+"="+c.Name,
+		"--opt", "com.docker.network.bridge.name="+images.BridgeName,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
-		airgap.NetworkName)
+		images.NetworkName)
 	return err
 }
 
@@ -224,14 +221,14 @@ func (c *Cluster) Down(ctx context.Context, force bool) error {
 	if err := provider(c.Log).Delete(c.Name, ""); err != nil {
 		errs = append(errs, fmt.Errorf("kind delete %q: %w", c.Name, err))
 	}
-	if c.Images.Mode == imagemode.Airgap {
-		errs = append(errs, registry.Stop(ctx))
-		if docker.Exists(ctx, "network", airgap.NetworkName) {
-			if _, err := docker.Run(ctx, "network", "rm", airgap.NetworkName); err != nil {
+	if c.Images.Mode == images.Airgap {
+		errs = append(errs, stopRegistry(ctx))
+		if docker.Exists(ctx, "network", images.NetworkName) {
+			if _, err := docker.Run(ctx, "network", "rm", images.NetworkName); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		errs = append(errs, egress.Remove(ctx, airgap.BridgeName))
+		errs = append(errs, removeGuard(ctx, images.BridgeName))
 	}
 	_ = os.Remove(c.KubeconfigPath)
 	fmt.Fprintf(c.Log, "[cluster] deleted cluster %q in %s\n", c.Name, time.Since(start).Round(100*time.Millisecond))

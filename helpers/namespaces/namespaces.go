@@ -2,7 +2,7 @@
 // spec, labelled with the run, and deleted after it with DeferCleanup. When
 // the spec failed, the namespace's events, pods and container logs are put in
 // the report and the artifacts folder first.
-package specns
+package namespaces
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kube"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
 // Create makes a namespace "<prefix>-<random>" and schedules its evidence
@@ -84,7 +84,7 @@ func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
 		fmt.Fprintf(&b, "(cannot list pods: %v)\n", err)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "== pods in %s\n%s\n", ns, kube.DescribePods(pods.Items))
+	fmt.Fprintf(&b, "== pods in %s\n%s\n", ns, diagnose.DescribePods(pods.Items))
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		p.ManagedFields = nil

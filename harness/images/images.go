@@ -1,7 +1,7 @@
 // Package airgap holds what the air-gapped image build and the suite must
 // agree on: pinned versions, image names, where the cache lives, and the
 // record the build leaves for the suite to find its images by.
-package airgap
+package images
 
 import (
 	"encoding/json"

@@ -1,6 +1,6 @@
 // Package imagemode decides where the cluster's images come from: the public
 // registries (online) or images built on this machine (air-gapped).
-package imagemode
+package images
 
 import (
 	"context"

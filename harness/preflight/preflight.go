@@ -26,7 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 )
 
 // Problem is a bad input, said in one line.

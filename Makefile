@@ -15,9 +15,12 @@ NODE_IMAGE ?=## online mode: an explicit kind node image, e.g. kindest/node:v1.3
 EXISTING ?=## EXISTING=1 runs against the cluster KUBECONFIG names; creates and builds nothing
 KUBECONFIG ?=## with EXISTING=1: the kubeconfig (or list) to use (default ~/.kube/config)
 CONTEXT ?=## with EXISTING=1: the kubeconfig context (default: its current-context)
-MANIFESTS ?=## a folder with your copy of the chapter's pod.yaml and deployment.yaml
+MANIFESTS ?=## the book's repository (or its ch02 folder), whose manifests are applied instead of the suite's
+CLUSTER_NAME ?=## kind cluster name (default kiamol-e2e); runs with different names run side by side
+TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
 SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
 N ?= 10## e2e-repeat: how many runs in a row
+HOG ?=## e2e-repeat: HOG=1 keeps every core busy with hack/cpuhog meanwhile (make e2e-load sets it)
 
 CACHE := $(or $(KIAMOL_E2E_CACHE),$(HOME)/.cache/kiamol-e2e)
 # Ginkgo at the version go.mod pins, and the suite's own commands, built once
@@ -38,17 +41,30 @@ $(call set-twin,NODE_IMAGE,E2E_NODE_IMAGE)
 $(call set-twin,EXISTING,E2E_USE_EXISTING_CLUSTER)
 $(call set-twin,CONTEXT,E2E_KUBE_CONTEXT)
 $(call set-twin,MANIFESTS,E2E_MANIFESTS)
+$(call set-twin,CLUSTER_NAME,E2E_CLUSTER_NAME)
+$(call set-twin,TIMEOUT_SCALE,E2E_TIMEOUT_SCALE)
 ifneq ($(KUBECONFIG),)
 export KUBECONFIG
 endif
 # e2e needs images only when it makes the cluster; EXISTING may come from
 # either name.
 existing := $(filter 1 true yes y on TRUE YES,$(EXISTING) $(E2E_USE_EXISTING_CLUSTER) $(USE_EXISTING_CLUSTER))
+keep := $(filter 1 true yes y on TRUE YES,$(KEEP) $(E2E_KEEP_CLUSTER))
 
-GINKGO_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
+# The specs run the book's commands through kubectl built from the
+# k8s.io/kubectl module go.mod pins, stamped with the release it belongs to
+# (k8s.io/kubectl v0.35.10 is Kubernetes v1.35.10).
+export E2E_KUBECTL := $(BIN)/kubectl
+KUBECTL_MODULE = $(shell go list -m -f '{{.Version}}' k8s.io/kubectl)
+KUBECTL_RELEASE = $(patsubst v0.%,v1.%,$(KUBECTL_MODULE))
+KUBECTL_MINOR = $(word 2,$(subst ., ,$(KUBECTL_RELEASE)))
+KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/component-base/version,\
+	-X $(pkg).gitVersion=$(KUBECTL_RELEASE) -X $(pkg).gitMajor=1 -X $(pkg).gitMinor=$(KUBECTL_MINOR) -X $(pkg).gitTreeState=clean)
+
+GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
-	--output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml \
 	$(if $(LABELS),--label-filter='$(LABELS)')
+GINKGO_FLAGS = $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml
 
 .PHONY: help
 help: ## this list
@@ -64,7 +80,8 @@ host: ## install and start the Docker engine if missing (Debian, root); otherwis
 .PHONY: tools
 tools:
 	@mkdir -p "$(BIN)"
-	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down
+	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down ./hack/cpuhog
+	@go build -ldflags '$(KUBECTL_LDFLAGS)' -o "$(BIN)/kubectl" ./cmd/kubectl
 
 .PHONY: images
 images: host tools ## build the air-gapped images (cached; a no-op check when nothing changed)
@@ -75,24 +92,37 @@ preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs
 	@"$(BIN)/preflight" -docker=false -ginkgo "$(GINKGO)" -labels '$(LABELS)'
 
 # The suite needs its images and engine only when it makes the cluster itself.
+# The verdict's status is the run's: 0 PASS, 1 FAIL, 3 INCOMPLETE (make then
+# reports "Error 1" or "Error 3" and itself exits 2).
 .PHONY: e2e
 e2e: preflight $(if $(existing),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
 	trap : TERM; "$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
-	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" && exit $${status:-0}
+	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" || exit $$?; exit $${status:-0}
 
 # One cluster for all N runs: the first makes it and keeps it, the rest reuse
-# it; it is deleted at the end unless KEEP was asked for.
+# it; it is deleted at the end unless KEEP was asked for. Each run has its
+# own report; the verdict then judges them together, with each claim's
+# duration spread. It stops at the first failed run.
 .PHONY: e2e-repeat
-e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a row on one cluster (ginkgo --repeat); stops at the first failure
-	@mkdir -p "$(ARTIFACTS)"
-	@rm -f "$(ARTIFACTS)/report.json"
-	trap : TERM; E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_FLAGS) --repeat=$$(( $(N) - 1 )) ./e2e || status=$$?; \
-	if [ -z "$(KEEP)$(existing)" ]; then "$(BIN)/down" >/dev/null || status=1; fi; \
-	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" >/dev/null || true; \
-	if [ $${status:-0} = 0 ]; then echo "e2e-repeat: $(N) runs in a row, every spec passed in each"; \
-	else echo "e2e-repeat: a run failed (exit $$status): its report is in $(ARTIFACTS)"; fi; exit $${status:-0}
+e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a row on one cluster; verdict over all runs
+	@mkdir -p "$(ARTIFACTS)/repeat"
+	@rm -f "$(ARTIFACTS)"/repeat/report-*.json
+	trap : TERM; $(if $(HOG),"$(BIN)/cpuhog" & hog=$$!; trap 'kill $$hog 2>/dev/null' EXIT;) \
+	reports=(); for i in $$(seq 1 $(N)); do \
+	  echo "== e2e-repeat: run $$i of $(N)$(if $(HOG), with every core kept busy)"; \
+	  E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)/repeat" --json-report=report-$$i.json ./e2e >"$(ARTIFACTS)/repeat/run-$$i.log" 2>&1 || true; \
+	  reports+=("$(ARTIFACTS)/repeat/report-$$i.json"); \
+	  "$(BIN)/verdict" -md "" "$(ARTIFACTS)/repeat/report-$$i.json" | tail -n 1; v=$${PIPESTATUS[0]}; \
+	  if [ "$$v" = 1 ] || [ "$$v" = 2 ]; then break; fi; \
+	done; \
+	if [ -z "$(keep)$(existing)" ]; then "$(BIN)/down" >/dev/null || echo "e2e-repeat: make down failed"; fi; \
+	"$(BIN)/verdict" -repeat -md "$(ARTIFACTS)/repeat/verdict.md" "$${reports[@]}"
+
+.PHONY: e2e-load
+e2e-load: ## e2e-repeat with every core kept busy by hack/cpuhog (N runs)
+	@$(MAKE) --no-print-directory e2e-repeat HOG=1
 
 .PHONY: labels
 labels: tools ## list the suite's labels (for LABELS=)
@@ -108,8 +138,8 @@ lint: ## vet, and check the CI workflow with actionlint
 	go tool actionlint .github/workflows/e2e.yml
 
 .PHONY: unit
-unit: lint ## unit tests, bad-input and interrupt tests included (no cluster of its own)
-	go test -count=1 ./cmd/... ./helpers/... ./hack/...
+unit: lint ## unit tests and bad-input tests (no cluster of their own)
+	go test -count=1 ./cmd/... ./harness/... ./helpers/... ./fixtures/... ./hack/...
 
 # Real runs of make e2e, interrupted at each phase; each then checks that
 # nothing is left. They make and delete clusters: not part of `unit`.

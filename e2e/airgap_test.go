@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,19 +18,20 @@ import (
 // toward an outside address.
 var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 	BeforeEach(func() {
-		if the.Mode != images.Airgap {
+		if the.Mode != images.Airgap || !the.Own {
 			Skip("not the suite's air-gapped kind cluster (" + the.ModeReason + "): there is no air gap of ours to check")
 		}
 	})
 
 	It("drops on the host whatever its bridge would forward off the machine", func(ctx SpecContext) {
-		present, err := cluster.GuardPresent(ctx, images.BridgeName)
+		names := cluster.NamesFor(the.ClusterName)
+		present, err := cluster.GuardPresent(ctx, names.Bridge)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(present).To(BeTrue(), "iptables %s has the guard %v", cluster.GuardChain, cluster.GuardRule(images.BridgeName))
+		Expect(present).To(BeTrue(), "iptables %s has the guard %v", cluster.GuardChain, cluster.GuardRule(names.Bridge))
 
-		opts, err := docker.Run(ctx, "network", "inspect", "--format", "{{json .Options}} {{.EnableIPv6}}", images.NetworkName)
+		opts, err := docker.Run(ctx, "network", "inspect", "--format", "{{json .Options}} {{.EnableIPv6}}", names.Network)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.name":"`+images.BridgeName+`"`),
+		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.name":"`+names.Bridge+`"`),
 			"the network uses the bridge the guard names")
 		Expect(opts).To(ContainSubstring(`"com.docker.network.bridge.enable_ip_masquerade":"false"`))
 		Expect(opts).To(HaveSuffix(" false"), "the network has no IPv6, which the guard does not cover")
@@ -40,11 +42,12 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 		for _, node := range nodes {
 			nets, err := docker.Run(ctx, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", node)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(strings.Fields(nets)).To(ConsistOf(images.NetworkName), "node %s is on the guarded network only", node)
+			Expect(strings.Fields(nets)).To(ConsistOf(names.Network), "node %s is on the guarded network only", node)
 		}
 	}, SpecTimeout(timeouts.Spec))
 
 	It("points every node's containerd at the local registry and nowhere else", func(ctx SpecContext) {
+		names := cluster.NamesFor(the.ClusterName)
 		nodes, err := cluster.NodeContainers(ctx, the.ClusterName)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(nodes).NotTo(BeEmpty())
@@ -81,12 +84,17 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 			Expect(dump).NotTo(MatchRegexp(`endpoint\s*=\s*\[\s*"`), "no legacy mirror endpoints in containerd's config")
 
 			// The registry's name resolves only through Docker's DNS on this
-			// network, to an address on it.
-			addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", images.RegistryContainer)
+			// network, to an address on it: this cluster's own registry.
+			addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", images.RegistryAlias)
 			Expect(err).NotTo(HaveOccurred(), "node %s resolves the registry by name", node)
-			subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", images.NetworkName)
+			subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", names.Network)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(inSubnet(strings.Fields(addr)[0], subnet)).To(BeTrue(), "registry address %s is on the cluster network %s", addr, subnet)
 		}
 	}, SpecTimeout(timeouts.Spec))
 })
+
+func inSubnet(ip, cidr string) bool {
+	_, n, err := net.ParseCIDR(cidr)
+	return err == nil && n.Contains(net.ParseIP(ip))
+}

@@ -1,100 +1,194 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
 )
 
-// chapterImage is the image the chapter runs; air-gapped, the local
-// registry answers for it with the stand-in. E2E_CHAPTER_IMAGE swaps it, to
-// check another build of the app against the chapter.
-var chapterImage = settings.FromEnv().ChapterImage
+// The vocabulary the chapters' specs speak: each step is a command the
+// reader types, run through kubectl; each check reads the API.
 
-const chapterHeading = "Hello from Chapter 2!"
-
-// createPod creates the pod in ns and waits until it is Running and Ready.
-func createPod(ctx SpecContext, ns string, pod *corev1.Pod) *corev1.Pod {
+// namespace gives the current spec its own namespace and a kubectl in it.
+func namespace(ctx context.Context, prefix string) (string, kubectl.Kubectl) {
 	GinkgoHelper()
-	_, err := clientset.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-	Expect(err).NotTo(HaveOccurred(), "create pod %s", pod.Name)
-	return waitPodReady(ctx, ns, pod.Name)
+	ns := namespaces.Create(ctx, namespaces.Input{
+		Clientset: clientset, Prefix: prefix, Owner: the.Owner, Artifacts: the.Artifacts,
+		Gone: timeouts.NamespaceGone, Poll: timeouts.Poll,
+	})
+	return ns, kube().In(ns)
 }
 
-func waitPodReady(ctx SpecContext, ns, name string) *corev1.Pod {
+// mustRun runs a reader's command and fails the spec, with kubectl's own
+// words, if it fails.
+func mustRun(ctx context.Context, k kubectl.Kubectl, args ...string) kubectl.Result {
+	GinkgoHelper()
+	By(kubectl.Line(args...))
+	r, err := k.Run(ctx, args...)
+	Expect(err).NotTo(HaveOccurred(), "%s", kubectl.Line(args...))
+	return r
+}
+
+// image is the image a chapter's step runs: the book's, unless
+// E2E_REPLACE_IMAGES swaps it.
+func image(ref string) string {
+	if r := replace[ref]; r != "" {
+		return r
+	}
+	return ref
+}
+
+// podMustBeReady waits until the Pod is Running and Ready. While it is not,
+// it asks what is wrong (the kubelet's reason, the node, the controllers),
+// stops at once when that is certain, and fails with it.
+func podMustBeReady(ctx context.Context, ns, name string) *corev1.Pod {
 	GinkgoHelper()
 	var seen *corev1.Pod
 	Eventually(ctx, func(g Gomega) *corev1.Pod {
 		p, err := clientset.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
 		seen = p
+		if !isReady(p) {
+			if c := health.Pod(ctx, p); c.Final {
+				StopTrying(fmt.Sprintf("pod %s/%s cannot become Ready: %s", ns, name, c.Why)).Now()
+			}
+		}
 		return p
 	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady(), func() string {
-		return fmt.Sprintf("pod %s/%s becomes Ready; latest events:\n%s", ns, name, diagnose.LatestEvents(ctx, clientset, ns, 5))
+		return fmt.Sprintf("pod %s/%s did not become Ready: %s", ns, name, health.Pod(ctx, seen).Why)
 	})
 	return seen
 }
 
-// podView is the part of a pod the self-healing claim is about; polls
-// return it so a timeout prints these few fields, not the whole object.
-type podView struct {
-	UID          types.UID
-	ContainerID  string
-	RestartCount int32
-	Ready        bool
-	State        string
-}
+func isReady(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning && diagnose.PodReady(p) }
 
-func viewOf(p *corev1.Pod) podView {
-	v := podView{UID: p.UID, Ready: p.Status.Phase == corev1.PodRunning && diagnose.PodReady(p), State: diagnose.DescribePod(p)}
-	if len(p.Status.ContainerStatuses) > 0 {
-		v.ContainerID = p.Status.ContainerStatuses[0].ContainerID
-		v.RestartCount = p.Status.ContainerStatuses[0].RestartCount
+// selected lists the Pods a selector picks that are not being deleted, as
+// `kubectl get pods -l ...` shows them once deletion is done.
+func selected(ctx context.Context, ns, selector string) ([]corev1.Pod, error) {
+	list, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
 	}
-	return v
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
-// podsNamed lists the pods whose names start with prefix and that are not
-// being deleted, as `kubectl get pods` shows them once deletion is done.
-func podsNamed(ctx SpecContext, ns, prefix string) func(Gomega) []corev1.Pod {
-	return func(g Gomega) []corev1.Pod {
-		list, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+// deploymentMustRun waits until the Deployment's selector picks exactly n
+// Pods, all Running and Ready, and returns them; while it does not, the
+// first unready Pod's cause leads the message.
+func deploymentMustRun(ctx context.Context, ns, name string, n int) (*appsv1.Deployment, []corev1.Pod) {
+	GinkgoHelper()
+	var d *appsv1.Deployment
+	var pods []corev1.Pod
+	Eventually(ctx, func(g Gomega) []corev1.Pod {
+		var err error
+		d, err = clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
-		var out []corev1.Pod
-		for _, p := range list.Items {
-			if strings.HasPrefix(p.Name, prefix) && p.DeletionTimestamp == nil {
-				out = append(out, p)
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		g.Expect(err).NotTo(HaveOccurred())
+		pods, err = selected(ctx, ns, sel.String())
+		g.Expect(err).NotTo(HaveOccurred())
+		if len(pods) != n || !everyReady(pods) {
+			if c := health.Deployment(ctx, ns, name); c.Final {
+				StopTrying(fmt.Sprintf("deployment %s/%s cannot run %d Ready Pod(s): %s", ns, name, n, c.Why)).Now()
 			}
 		}
-		return out
+		return pods
+	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(And(HaveLen(n), allRunningAndReady()), func() string {
+		return fmt.Sprintf("deployment %s/%s does not run %d Ready Pod(s): %s", ns, name, n, health.Deployment(ctx, ns, name).Why)
+	})
+	return d, pods
+}
+
+func everyReady(pods []corev1.Pod) bool {
+	for i := range pods {
+		if !isReady(&pods[i]) {
+			return false
+		}
 	}
+	return true
 }
 
-// expectPageThrough fetches / through the forward until it is the chapter's
-// page.
-func expectPageThrough(ctx SpecContext, s *forward.Session) {
+// forwardTo runs `kubectl port-forward TARGET :80` for the rest of the spec.
+func forwardTo(ctx context.Context, k kubectl.Kubectl, target string) *forward.Session {
 	GinkgoHelper()
-	Eventually(ctx, func() (forward.Page, error) {
-		return forward.Get(ctx, s, "/")
-	}).WithTimeout(timeouts.PortForward).WithPolling(timeouts.Poll).Should(And(
-		HaveField("Status", 200),
-		HaveField("Body", ContainSubstring(chapterHeading)),
-	), "GET / through %s serves the chapter's page", s.URL())
-}
-
-func forwardToPod(ctx SpecContext, ns, pod string) *forward.Session {
-	GinkgoHelper()
-	s, err := forward.ToPod(ctx, restConfig, clientset, ns, pod, 80)
-	Expect(err).NotTo(HaveOccurred())
+	By(kubectl.Line("port-forward", target, ":80"))
+	s, err := forward.Start(ctx, k, target, 80, timeouts.PortForward)
+	Expect(err).NotTo(HaveOccurred(), "kubectl port-forward %s :80", target)
 	DeferCleanup(s.Close)
 	return s
+}
+
+// pageMustBeServed fetches path through the forward until it answers 200
+// with a body holding want, and returns the page.
+func pageMustBeServed(ctx context.Context, s *forward.Session, path, want string) forward.Page {
+	GinkgoHelper()
+	var page forward.Page
+	Eventually(ctx, func() (forward.Page, error) {
+		var err error
+		page, err = forward.Get(ctx, s, path, timeouts.PortForward/4)
+		return page, err
+	}).WithTimeout(timeouts.PortForward).WithPolling(timeouts.Poll).Should(And(
+		HaveField("Status", 200),
+		HaveField("Body", ContainSubstring(want)),
+	), "GET %s through `%s` (%s) serves %q", path, s.Command(), s.URL(), want)
+	return page
+}
+
+// manifestPath is where kubectl apply -f reads a chapter's manifest from:
+// the user's file (MANIFESTS) or the suite's copy, with E2E_REPLACE_IMAGES
+// applied, written to a folder of the spec's own.
+func manifestPath(ch *fixtures.Chapter, file string) string {
+	GinkgoHelper()
+	raw, path, err := ch.Manifest(the.Manifests, file)
+	Expect(err).NotTo(HaveOccurred(), "read %s", path)
+	if the.Manifests != "" && len(replace) == 0 {
+		return path
+	}
+	text := string(raw)
+	for from, to := range replace {
+		text = strings.ReplaceAll(text, "image: "+from+"\n", "image: "+to+"\n")
+	}
+	out := filepath.Join(GinkgoT().TempDir(), filepath.FromSlash(file))
+	Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
+	Expect(os.WriteFile(out, []byte(text), 0o644)).To(Succeed())
+	return out
+}
+
+// chapterManifest is a manifest's bytes, as manifestPath would apply them.
+func chapterManifest(ch *fixtures.Chapter, file string) []byte {
+	GinkgoHelper()
+	raw, err := os.ReadFile(manifestPath(ch, file))
+	Expect(err).NotTo(HaveOccurred())
+	return raw
+}
+
+// lines splits kubectl's output into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimRight(l, " \r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

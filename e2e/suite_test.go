@@ -6,81 +6,103 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
 )
 
 // run is what process 1 tells every parallel process about the cluster.
 type run struct {
 	Kubeconfig string // a path, or a KUBECONFIG list on an existing cluster
 	Context    string
-	// Existing: the suite did not make this cluster and must leave it as
-	// it found it.
-	Existing    bool
+	// Existing: the suite did not make this cluster in this run and must
+	// leave it as it found it.
+	Existing bool
+	// Own: the cluster is the suite's own kind cluster on this machine
+	// (made by this run, or kept by an earlier one): what the suite
+	// controls must work there, so nothing is skipped for lack of access.
+	Own         bool
+	Reused      bool
 	ClusterName string // the kind cluster's name, when it is one
 	// Mode is airgap when the cluster is the suite's own air-gapped kind
-	// cluster (made by this run or kept from an earlier one); online when
-	// this run made it from public images; "" for someone else's cluster.
+	// cluster; online when this run made it from public images; "" for
+	// someone else's cluster.
 	Mode       images.Mode
 	ModeReason string
 	Owner      sweep.Owner
 	Artifacts  string
 	Manifests  string
 	Built      images.Built
+	Kubectl    string // the kubectl binary
+	KubectlDir string // kubectl's cache folder for this run
 }
 
 var (
-	the             run
-	restConfig      *rest.Config
-	clientset       kubernetes.Interface
-	resourcesClient *resources.Resources
-	created         *cluster.Cluster // process 1 only
+	the        run
+	restConfig *rest.Config
+	clientset  kubernetes.Interface
+	health     *diagnose.Health
+	timeouts   = mustTimeouts()
+	created    *cluster.Cluster // process 1 only
+	replace    = settings.FromEnv().ReplaceImages
 )
 
-func TestChapter2(t *testing.T) {
+func TestKiamol(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "kiamol chapter 2")
+	RunSpecs(t, "kiamol")
 }
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s := settings.FromEnv()
 	r := run{Owner: sweep.Self(randomID()), Artifacts: s.Artifacts, Manifests: s.Manifests, Existing: s.Existing}
-	failOn(preflight.Manifests(ctx, s.Manifests))
+	failOn(preflight.Manifests(s.Manifests))
+	var err error
+	r.Kubectl, err = kubectlBinary(ctx, s.Kubectl)
+	failOn(err)
+	cache, err := images.CacheDir()
+	Expect(err).NotTo(HaveOccurred())
+	r.KubectlDir = filepath.Join(cache, "kubectl-cache")
 	if s.Existing {
 		useExisting(ctx, s, &r)
 	} else {
 		makeCluster(ctx, s, &r)
 	}
 
-	var err error
 	restConfig, clientset, err = kubeconfig.Clients(r.Kubeconfig, r.Context)
 	Expect(err).NotTo(HaveOccurred())
 	swept, err := sweep.Namespaces(ctx, clientset, r.Owner, GinkgoWriter)
 	if err != nil || len(swept) > 0 {
-		AddReportEntry("sweep", fmt.Sprintf("namespaces left by earlier interrupted runs on this host, deleted: %v %v", swept, err), ReportEntryVisibilityAlways)
+		AddReportEntry("sweep", fmt.Sprintf("namespaces left by ended runs, deleted: %v %v", swept, err), ReportEntryVisibilityAlways)
 	}
 	info, err := clusterinfo.Read(ctx, clientset, r.Context, restConfig.Host)
 	Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
-	info.Existing, info.Images = r.Existing, string(r.Mode)
+	info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
+	// Say first what the cluster itself shows of being broken: every claim
+	// that then fails will say so too, and stop waiting early.
+	the = r
+	if problem := newHealth().Established(ctx); problem != "" {
+		info.Health = problem
+		AddReportEntry(clusterinfo.HealthEntryName, problem, ReportEntryVisibilityAlways)
+	}
 	AddReportEntry(clusterinfo.EntryName, info.JSON())
 
 	raw, err := json.Marshal(r)
@@ -91,13 +113,29 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	var err error
 	restConfig, clientset, err = kubeconfig.Clients(the.Kubeconfig, the.Context)
 	Expect(err).NotTo(HaveOccurred())
-	resourcesClient, err = resources.New(restConfig)
-	Expect(err).NotTo(HaveOccurred())
-}, NodeTimeout(timeouts.ClusterUp))
+	health = newHealth()
+}, NodeTimeout(timeouts.ClusterUp+timeouts.Kubectl))
+
+// newHealth watches the cluster under test; on the suite's own air-gapped
+// cluster it also watches the local registry, whose loss fails every pull.
+func newHealth() *diagnose.Health {
+	h := diagnose.NewHealth(clientset)
+	if the.Own && the.Mode == images.Airgap {
+		registry := cluster.NamesFor(the.ClusterName).Registry
+		h.Extra = func(ctx context.Context) string {
+			state, err := docker.Run(ctx, "inspect", "--format", "{{.State.Status}}", registry)
+			if err != nil || state != "running" {
+				return fmt.Sprintf("the local registry %s is not running (%s): no image can be pulled", registry, strings.TrimSpace(state+" "+errText(err)))
+			}
+			return ""
+		}
+	}
+	return h
+}
 
 // useExisting points the run at the cluster KUBECONFIG names. It creates and
-// builds nothing; it only finds out whether that cluster happens to be this
-// suite's own air-gapped kind cluster, whose air gap the airgap specs check.
+// builds nothing; it only finds out whether that cluster is the suite's own
+// kind cluster, kept from an earlier run, whose claims then must not skip.
 func useExisting(ctx context.Context, s settings.Settings, r *run) {
 	target, err := preflight.Kubeconfig(s.Kubeconfig, s.Context)
 	failOn(err)
@@ -106,33 +144,20 @@ func useExisting(ctx context.Context, s settings.Settings, r *run) {
 	r.Kubeconfig, r.Context = strings.Join(target.Files, string(filepath.ListSeparator)), target.Context
 	r.ModeReason = "existing cluster: context " + target.Context
 	r.ClusterName = strings.TrimPrefix(target.Context, "kind-")
-	if ours, why := ownAirgappedCluster(ctx, r.ClusterName); ours {
-		cache, err := images.CacheDir()
-		Expect(err).NotTo(HaveOccurred())
-		if r.Built, err = images.ReadBuilt(cache); err == nil {
-			r.Mode, r.ModeReason = images.Airgap, r.ModeReason+", the suite's own air-gapped kind cluster"
+	if rec, ours := cluster.Owned(ctx, r.ClusterName); ours {
+		r.Own, r.Mode = true, rec.Mode
+		r.ModeReason += ", the suite's own " + string(rec.Mode) + " kind cluster " + r.ClusterName
+		if rec.Mode == images.Airgap {
+			cache, err := images.CacheDir()
+			Expect(err).NotTo(HaveOccurred())
+			r.Built, err = images.ReadBuilt(cache)
+			failOn(err)
 		}
 	} else {
-		r.ModeReason += " (" + why + ")"
+		r.Mode = ""
+		r.ModeReason += " (not a kind cluster the suite made on this machine)"
 	}
 	AddReportEntry("cluster under test", r.ModeReason, ReportEntryVisibilityAlways)
-}
-
-// ownAirgappedCluster says whether kind cluster name runs on this machine's
-// Docker, on the suite's guarded network.
-func ownAirgappedCluster(ctx context.Context, name string) (bool, string) {
-	if docker.Ping(ctx) != nil {
-		return false, "no Docker engine here to inspect its nodes"
-	}
-	nodes, err := cluster.NodeContainers(ctx, name)
-	if err != nil || len(nodes) == 0 {
-		return false, "not a kind cluster on this machine's Docker"
-	}
-	nets, err := docker.Run(ctx, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", nodes[0])
-	if err != nil || strings.TrimSpace(nets) != images.NetworkName {
-		return false, "a kind cluster, not on the " + images.NetworkName + " network"
-	}
-	return true, ""
 }
 
 // makeCluster brings up the suite's own kind cluster.
@@ -144,13 +169,14 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 	failOn(err)
 	cache, err := images.CacheDir()
 	Expect(err).NotTo(HaveOccurred())
-	r.ClusterName, r.Mode, r.ModeReason = s.ClusterName, choice.Mode, choice.Reason
+	r.ClusterName, r.Mode, r.ModeReason, r.Own = s.ClusterName, choice.Mode, choice.Reason, true
 	r.Kubeconfig = s.KubeconfigOut
 	if r.Kubeconfig == "" {
 		r.Kubeconfig = filepath.Join(cache, s.ClusterName+".kubeconfig")
 	}
 	created, err = cluster.Up(ctx, cluster.Settings{
 		Name:           s.ClusterName,
+		RunID:          r.Owner.RunID,
 		Images:         choice,
 		NodeImage:      nodeImage,
 		KubeconfigPath: r.Kubeconfig,
@@ -159,8 +185,33 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 		Log:            GinkgoWriter,
 	})
 	failOn(err)
-	r.Built = created.Built
+	r.Built, r.Reused = created.Built, created.Reused
 	r.Context = "kind-" + s.ClusterName
+	if r.Reused {
+		AddReportEntry("cluster under test", "reused: kind cluster "+s.ClusterName+" kept by an earlier run", ReportEntryVisibilityAlways)
+	}
+}
+
+// kubectlBinary is the kubectl the Makefile built (E2E_KUBECTL), or one
+// built here from the same module when the suite runs on its own.
+func kubectlBinary(ctx context.Context, given string) (string, error) {
+	if given != "" {
+		if _, err := os.Stat(given); err != nil {
+			return "", fmt.Errorf("E2E_KUBECTL=%s: %w; run 'make tools'", given, err)
+		}
+		return given, nil
+	}
+	cache, err := images.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, "bin", "kubectl")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubectl")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build kubectl (go build ./cmd/kubectl): %v: %s", err, out)
+	}
+	return bin, nil
 }
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
@@ -168,8 +219,9 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 		Expect(created.Down(ctx, false)).To(Succeed(), "delete the cluster")
 		return
 	}
-	// A cluster that stays (existing, or kept) must be left as it was found:
-	// each spec deleted its namespace; wait until they are really gone.
+	// A cluster that stays (existing, or kept) must be left as it was found.
+	// Each spec deleted its namespace and waited for it; this catches one
+	// whose spec was interrupted before its cleanup was registered.
 	if clientset != nil {
 		Expect(sweep.DeleteRun(ctx, clientset, the.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
 		Expect(sweep.WaitGone(ctx, clientset, the.Owner.RunID, timeouts.NamespacesGone, timeouts.Poll)).To(Succeed())
@@ -177,12 +229,17 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if created != nil {
 		Expect(created.Down(ctx, false)).To(Succeed())
 	}
-}, NodeTimeout(timeouts.ClusterDown))
+}, NodeTimeout(timeouts.ClusterDown+timeouts.NamespacesGone))
 
-// namespace gives the current spec its own namespace.
-func namespace(ctx context.Context, prefix string) string {
-	GinkgoHelper()
-	return namespaces.Create(ctx, clientset, prefix, the.Owner, the.Artifacts)
+// mustTimeouts reads the bounds; a bad E2E_TIMEOUT_SCALE is refused by
+// preflight before the suite runs.
+func mustTimeouts() settings.Timeouts {
+	t, err := settings.TimeoutsFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+		return settings.DefaultTimeouts()
+	}
+	return t
 }
 
 // failOn fails set-up with a bad input's one line, not an error dump.
@@ -193,8 +250,20 @@ func failOn(err error) {
 	}
 }
 
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 func randomID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// kube is kubectl pointed at the cluster under test, in no namespace yet.
+func kube() kubectl.Kubectl {
+	return kubectl.Kubectl{Binary: the.Kubectl, Kubeconfig: the.Kubeconfig, Context: the.Context, CacheDir: the.KubectlDir, Timeout: timeouts.Kubectl}
 }

@@ -49,16 +49,3 @@ func cached(ctx context.Context, p *progress, what, dir string, build func(ctx c
 	done("built")
 	return nil
 }
-
-func fileHash(paths ...string) (string, error) {
-	h := sha256.New()
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s:%d:", filepath.Base(p), len(raw))
-		h.Write(raw)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}

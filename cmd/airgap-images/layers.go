@@ -12,12 +12,14 @@ import (
 )
 
 // entry is one file in a layer we assemble: content from memory or from a
-// file on disk, or a symlink.
+// file on disk, a symlink, or a folder whose mode is not the usual 0755
+// (/tmp's 1777).
 type entry struct {
 	mode    int64
 	data    []byte
 	src     string
 	symlink string
+	dir     bool
 }
 
 // writeLayer writes a reproducible tar (fixed times and owners, sorted
@@ -61,14 +63,25 @@ func fillLayer(w *tar.Writer, files map[string]entry) error {
 	}
 	var all []string
 	for d := range dirs {
-		all = append(all, d+"/")
+		if !files[d].dir {
+			all = append(all, d+"/")
+		}
 	}
-	all = append(all, names...)
+	for _, name := range names {
+		if files[name].dir {
+			name += "/" // sorts with the implied folders
+		}
+		all = append(all, name)
+	}
 	sort.Strings(all)
 	for _, name := range all {
 		rel := strings.TrimPrefix(name, "/")
 		if strings.HasSuffix(name, "/") {
-			if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel, Mode: 0o755, ModTime: epoch}); err != nil {
+			mode := int64(0o755)
+			if e := files[strings.TrimSuffix(name, "/")]; e.dir {
+				mode = e.mode
+			}
+			if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel, Mode: mode, ModTime: epoch}); err != nil {
 				return err
 			}
 			continue

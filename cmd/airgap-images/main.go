@@ -1,8 +1,9 @@
 // Command airgap-images builds, from Debian packages and Go modules only,
 // everything an air-gapped kind cluster needs: the node image, the
-// control-plane images under the names kubeadm asks for, a stand-in for the
-// chapter's image, and the registry that serves them. Every step is cached by
-// its inputs outside the repository; with nothing changed it only checks.
+// control-plane images under the names kubeadm asks for, a stand-in for each
+// of the chapters' images (fixtures.AllImages), and the registry that serves
+// them. Every step is cached by its inputs outside the repository; with
+// nothing changed it only checks.
 //
 //	go run ./cmd/airgap-images [-repo DIR]
 package main
@@ -25,11 +26,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // imagesRecipe changes whenever image assembly does.
-const imagesRecipe = "images/v1"
+const imagesRecipe = "images/v2"
 
 func main() {
 	repo := flag.String("repo", ".", "the kiamol-e2e checkout (for the stand-in images' sources)")
@@ -53,8 +55,11 @@ type plan struct {
 	logPath                        string
 	k8s, etcd, coredns, crictl     goModuleBuild
 	registry                       goModuleBuild
+	chapterImages                  []fixtures.Image
 	standins                       map[string]string // binary -> package dir in this repo
-	standinKey, rootfsKey, key     string
+	busybox                        *busyboxPkg       // nil when no stand-in wants busybox
+	standinKey, chapterImagesKey   string
+	rootfsKey, key                 string
 }
 
 func (p *plan) proxyBaseKey() string { return keyOf(proxyBaseRecipe, p.rootfsKey) }
@@ -90,19 +95,29 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 		ldflags: "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=" + strings.TrimPrefix(images.CrictlVersion, "v")}
 	p.registry = goModuleBuild{label: "registry " + images.RegistryVersion, module: "github.com/distribution/distribution/v3", version: images.RegistryVersion,
 		pkgs: map[string]string{"registry": "github.com/distribution/distribution/v3/cmd/registry"}, ldflags: "-s -w"}
-	p.standins = map[string]string{"hello-kiamol": "fixtures/images/hello-kiamol", "pause": "fixtures/images/pause"}
-	var srcs []string
-	for _, b := range sortedKeys(p.standins) {
-		srcs = append(srcs, filepath.Join(repo, p.standins[b], "main.go"))
+	p.chapterImages = fixtures.AllImages()
+	if p.standins, err = standInPrograms(p.chapterImages); err != nil {
+		return nil, err
 	}
-	h, err := fileHash(srcs...)
-	if err != nil {
-		return nil, fmt.Errorf("stand-in sources (is -repo the kiamol-e2e checkout?): %w", err)
+	if p.standinKey, err = programsKey(repo, gov, p.standins); err != nil {
+		return nil, err
 	}
-	p.standinKey = keyOf("standins/v1", gov, h)
+	if p.chapterImagesKey, err = chapterImagesKey(p.chapterImages, fixtures.Assets); err != nil {
+		return nil, err
+	}
+	busyboxKey := "no busybox"
+	for _, i := range p.chapterImages {
+		if i.StandIn.Busybox && p.busybox == nil {
+			b, err := resolveBusybox(ctx)
+			if err != nil {
+				return nil, err
+			}
+			p.busybox, busyboxKey = &b, b.key()
+		}
+	}
 	p.rootfsKey = rootfsKey()
 	p.key = keyOf(imagesRecipe, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
-		p.registry.key(gov), p.standinKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
+		p.registry.key(gov), p.standinKey, p.chapterImagesKey, busyboxKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
 	return p, nil
 }
 
@@ -150,7 +165,11 @@ func build(ctx context.Context, repo string, heartbeat time.Duration) error {
 	fmt.Printf("[images] cache %s; full log %s\n", p.cache, p.logPath)
 	log := &lockedWriter{w: logf}
 
-	prog := newProgress(os.Stdout, 10, heartbeat)
+	steps := 10
+	if p.busybox != nil {
+		steps++
+	}
+	prog := newProgress(os.Stdout, steps, heartbeat)
 	defer prog.close()
 
 	// debootstrap is mostly waiting on the archive and the disk, so it runs
@@ -205,13 +224,20 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 			return err
 		}
 	}
-	return cached(ctx, prog, "build stand-in images' binaries (hello-kiamol, pause)", p.out("standins", p.standinKey), func(ctx context.Context, tmp string) error {
+	what := "build stand-in images' binaries (" + strings.Join(sortedKeys(p.standins), ", ") + ")"
+	err := cached(ctx, prog, what, p.out("standins", p.standinKey), func(ctx context.Context, tmp string) error {
 		for _, bin := range sortedKeys(p.standins) {
 			if err := runGo(ctx, p.repo, log, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(tmp, bin), "./"+p.standins[bin]); err != nil {
 				return err
 			}
 		}
 		return nil
+	})
+	if err != nil || p.busybox == nil {
+		return err
+	}
+	return cached(ctx, prog, "fetch "+p.busybox.String()+" for the stand-in images", p.out("busybox", p.busybox.key()), func(ctx context.Context, tmp string) error {
+		return fetchBusybox(ctx, *p.busybox, tmp, log)
 	})
 }
 
@@ -283,12 +309,21 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 		}
 		imgs[repoTag] = img
 	}
-	hello, err := binaryImage(work, filepath.Join(standins, "hello-kiamol"), "/hello-kiamol", nil,
-		v1.Config{ExposedPorts: map[string]struct{}{"80/tcp": {}}})
-	if err != nil {
-		return err
+	var bb *busyboxFiles
+	if p.busybox != nil {
+		if bb, err = readBusybox(p.out("busybox", p.busybox.key())); err != nil {
+			done("failed")
+			return err
+		}
 	}
-	imgs[images.HelloImage+":latest"] = hello
+	for _, ci := range p.chapterImages {
+		img, err := standInImage(work, ci, standins, bb)
+		if err != nil {
+			done("failed")
+			return err
+		}
+		imgs[registryRepoTag(ci.Ref)] = img
+	}
 
 	nodeTar := filepath.Join(work, "node.tar")
 	if err := nodeLayer(nodeTar, k8sBin, crictlDir); err != nil {

@@ -185,7 +185,14 @@ func mirrorIn(text string) string {
 }
 
 func run(ctx context.Context, log io.Writer, name string, args ...string) error {
+	return runIn(ctx, "", log, name, args...)
+}
+
+// runIn runs a command in dir ("" for ours), its output to the log and the
+// tail of it in the error.
+func runIn(ctx context.Context, dir string, log io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	// On interrupt, TERM rather than KILL: debootstrap's exit trap unmounts
 	// what it mounted inside the tree, which a KILL would leave behind.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -1,8 +1,9 @@
 // Command down removes what the suite leaves running on purpose (KEEP=1) or
-// by accident (a killed run): the suite's kind cluster, the local registry,
-// the cluster network and the host's egress guard; with EXISTING=1, the
-// namespaces earlier runs on this machine left on that cluster. Everything it
-// touches is found by the names and labels the suite gives it.
+// by accident (a killed run) for one cluster name (E2E_CLUSTER_NAME): the
+// suite's kind cluster, its local registry, network and egress guard, and the
+// entries kind wrote into kubeconfig files; with EXISTING=1, the namespaces
+// ended runs left on that cluster. It touches only what the suite's record
+// and labels show the suite made, and nothing a live run holds.
 //
 //	go run ./cmd/down
 package main
@@ -22,7 +23,6 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
@@ -44,23 +44,12 @@ func down(ctx context.Context, s settings.Settings) error {
 	if err := preflight.Docker(ctx); err != nil {
 		return err
 	}
-	cache, err := images.CacheDir()
-	if err != nil {
-		return err
-	}
-	kubeconfig := s.KubeconfigOut
-	if kubeconfig == "" {
-		kubeconfig = filepath.Join(cache, s.ClusterName+".kubeconfig")
-	}
-	// Air-gapped mode is asked for so that Down also removes the registry,
-	// network and guard, each only if it is there.
-	c := &cluster.Cluster{Settings: cluster.Settings{
-		Name: s.ClusterName, Images: images.Choice{Mode: images.Airgap}, KubeconfigPath: kubeconfig, Log: os.Stdout,
-	}}
-	err = c.Down(ctx, true)
-	left, lerr := docker.Run(ctx, "ps", "--all", "--quiet", "--filter", "label="+images.RunLabel)
+	// Only what the suite's record and labels show it made for this cluster
+	// name, and only when no live run holds the name.
+	err := cluster.Remove(ctx, s.ClusterName, os.Stdout)
+	left, lerr := docker.Run(ctx, "ps", "--all", "--quiet", "--filter", "label="+cluster.OwnerLabel+"="+s.ClusterName)
 	if lerr == nil && left != "" {
-		err = errors.Join(err, fmt.Errorf("containers labelled %s are still there: %s", images.RunLabel, left))
+		err = errors.Join(err, fmt.Errorf("containers labelled %s=%s are still there: %s", cluster.OwnerLabel, s.ClusterName, left))
 	}
 	return err
 }

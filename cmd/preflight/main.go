@@ -57,7 +57,13 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 			return "", err
 		}
 	}
-	if err := preflight.Manifests(ctx, s.Manifests); err != nil {
+	if err := preflight.Manifests(s.Manifests); err != nil {
+		return "", err
+	}
+	if _, err := settings.TimeoutsFromEnv(); err != nil {
+		return "", &preflight.Problem{What: err.Error(), Do: "unset it, or give a factor such as 2"}
+	}
+	if err := preflight.ReplaceImages(s.ReplaceImages); err != nil {
 		return "", err
 	}
 	if s.Existing {
@@ -83,6 +89,13 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 			return "", err
 		}
 	}
+	// A live run holding the cluster's name ends this one here, before it
+	// builds or touches anything; cluster.Up checks again, for good.
+	claim, err := cluster.Take(s.ClusterName, "preflight")
+	if err != nil {
+		return "", err
+	}
+	claim.Release()
 	return "", nil
 }
 

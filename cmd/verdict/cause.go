@@ -96,7 +96,7 @@ func messageLines(msg string) []string {
 	var out []string
 	for _, l := range strings.Split(ansi.ReplaceAllString(msg, ""), "\n") {
 		if l = strings.TrimRight(l, " \t\r"); strings.TrimSpace(l) != "" {
-			out = append(out, l)
+			out = append(out, cleanLine(l))
 		}
 	}
 	return out

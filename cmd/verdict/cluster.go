@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -59,6 +60,35 @@ func parseCluster(v types.ReportEntryValue) (ClusterInfo, bool) {
 	return ClusterInfo{}, false
 }
 
+// healthEntry is a report entry whose value says, in one line, how the
+// cluster is broken.
+const healthEntry = clusterinfo.HealthEntryName
+
+// brokenCluster gathers what the run found wrong with the cluster: the
+// Health the suite read at set-up, then each "cluster health" entry any
+// spec or suite node added, each once.
+func brokenCluster(c *ClusterInfo, reports []types.Report) []string {
+	var out []string
+	addLine := func(s string) {
+		if s = collapse(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if c != nil {
+		addLine(c.Health)
+	}
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			for _, e := range s.ReportEntries {
+				if e.Name == healthEntry {
+					addLine(e.Value.String())
+				}
+			}
+		}
+	}
+	return out
+}
+
 const unknownCluster = "unknown (set-up did not finish)"
 
 // describe is the one-line account of the cluster shared by both outputs.
@@ -70,9 +100,12 @@ func describeCluster(c *ClusterInfo) string {
 	if c.Version != "" {
 		s += " (" + c.Version + ")"
 	}
-	if c.Existing {
+	switch {
+	case c.Existing:
 		s += ", existing cluster"
-	} else {
+	case c.Reused:
+		s += ", reused (kept from an earlier run)"
+	default:
 		s += ", created by the suite"
 	}
 	if c.Images != "" {

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 )
 
 // TestAStringEntryIsJSONInRepresentation pins down how Ginkgo stores
@@ -73,10 +76,63 @@ func TestClusterDescription(t *testing.T) {
 	}{
 		{&ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.34.4", Images: "airgap"}, "kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap"},
 		{&ClusterInfo{Name: "docker-desktop", Version: "v1.32.2", Existing: true}, "docker-desktop (v1.32.2), existing cluster"},
+		{&ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.34.4", Reused: true, Images: "airgap"}, "kind-kiamol-e2e (v1.34.4), reused (kept from an earlier run); images: airgap"},
 		{nil, "unknown (set-up did not finish)"},
 	} {
 		if got := describeCluster(tc.c); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+func healthEntryOf(line string) types.ReportEntry {
+	return types.ReportEntry{Name: clusterinfo.HealthEntryName, Visibility: types.ReportEntryVisibilityAlways, Value: types.WrapEntryValue(line)}
+}
+
+// TestABrokenClusterComesFirst: a node gone NotReady explains every
+// failure after it, so it is the first thing either output says.
+func TestABrokenClusterComesFirst(t *testing.T) {
+	const notReady = "node kiamol-e2e-control-plane NotReady: Kubelet stopped posting node status."
+	unhealthy := ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.34.4", Health: notReady}
+	failedLater := spec("pods_test.go", 46, podsDescribe, []string{ch02}, "heals itself", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
+	failedLater.ReportEntries = []types.ReportEntry{healthEntryOf("the API server at https://127.0.0.1:1234 stopped answering:\n connection refused")}
+	sameAgain := spec("pods_test.go", 59, podsDescribe, []string{ch02}, "serves", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
+	sameAgain.ReportEntries = []types.ReportEntry{healthEntryOf(notReady)}
+	for _, tc := range []struct {
+		name  string
+		specs types.SpecReports
+		want  []string
+	}{
+		{"healthy", types.SpecReports{setUp(clusterEntryOf(clusterJSON))}, nil},
+		{"Health in the cluster entry", types.SpecReports{setUp(clusterEntryOf(unhealthy.JSON()))}, []string{notReady}},
+		{"a cluster health entry on a spec", types.SpecReports{setUp(clusterEntryOf(clusterJSON)), failedLater},
+			[]string{"the API server at https://127.0.0.1:1234 stopped answering: connection refused"}},
+		{"both, each once, Health first", types.SpecReports{setUp(clusterEntryOf(unhealthy.JSON())), failedLater, sameAgain},
+			[]string{notReady, "the API server at https://127.0.0.1:1234 stopped answering: connection refused"}},
+		{"an entry on a suite node", types.SpecReports{setUp(clusterEntryOf(clusterJSON), healthEntryOf(notReady))}, []string{notReady}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := read(t, types.Report{SuiteSucceeded: true, SpecReports: tc.specs})
+			var out bytes.Buffer
+			writeSummary(&out, v, "")
+			md := markdown(v)
+			var wantSummary, wantMD string
+			for _, l := range tc.want {
+				wantSummary += "cluster broken: " + l + "\n"
+			}
+			if len(tc.want) > 0 {
+				var lines []string
+				for _, l := range tc.want {
+					lines = append(lines, "Cluster broken: "+l)
+				}
+				wantMD = strings.Join(lines, "  \n") + "\n\n"
+			}
+			if !strings.HasPrefix(out.String(), wantSummary+"cluster: kind-kiamol-e2e") {
+				t.Errorf("summary starts\n%s\nwant it to start\n%scluster: kind-kiamol-e2e", out.String(), wantSummary)
+			}
+			if !strings.HasPrefix(md, "# kiamol chapter 2 verdict\n\n"+wantMD+"Cluster: kind-kiamol-e2e") {
+				t.Errorf("Markdown starts\n%s\nwant it to start with\n%s", md, wantMD)
+			}
+		})
 	}
 }

@@ -62,10 +62,10 @@ func TestAFailedSetUpCountsAsAFailure(t *testing.T) {
 	}
 }
 
-func TestAnEmptyFailedSuiteIsNotGreen(t *testing.T) {
+func TestAnEmptyFailedSuiteFails(t *testing.T) {
 	v := read(t, types.Report{SuiteSucceeded: false})
-	if v.passed != 0 || v.failed != 1 || v.green() {
-		t.Errorf("got passed=%d failed=%d", v.passed, v.failed)
+	if v.passed != 0 || v.failed != 1 || v.result() != resultFail {
+		t.Errorf("got passed=%d failed=%d %s", v.passed, v.failed, resultWord[v.result()])
 	}
 }
 
@@ -75,56 +75,49 @@ func TestMissingReportIsAnError(t *testing.T) {
 	}
 }
 
-func TestClosingLine(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		v    verdict
-		want string
-	}{
-		{"all ran", verdict{passed: 10}, "e2e: 10 passed, 0 failed, 0 skipped"},
-		{"some skipped", verdict{passed: 8, failed: 1, skipped: 1}, "e2e: 8 passed, 1 failed, 1 skipped"},
-		{"some not run", verdict{passed: 3, failed: 2, skipped: 1, notRun: 4}, "e2e: 3 passed, 2 failed, 1 skipped, 4 not run"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := closingLine(tc.v); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
+// claim is a chapter 2 spec in the state given.
+func claim(it string, state types.SpecState) types.SpecReport {
+	return types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: it, State: state,
+		ContainerHierarchyTexts: []string{"Chapter 2"}, ContainerHierarchyLabels: [][]string{{ch02}}}
 }
 
 func TestRun(t *testing.T) {
-	passing := types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{
-		{LeafNodeType: types.NodeTypeIt, State: types.SpecStatePassed, LeafNodeText: "works"},
+	passing := types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{claim("works", types.SpecStatePassed)}}
+	incomplete := types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{
+		claim("works", types.SpecStatePassed),
+		withFailure(claim("needs the internet", types.SpecStateSkipped), skipped("no route out")),
 	}}
+	dryRun := passing
+	dryRun.SuiteConfig.DryRun = true
 	for _, tc := range []struct {
-		name     string
-		report   types.Report
-		args     func(report, dir string) []string
-		wantCode int
-		wantMD   func(report, dir string) string // "" for no file
-		wantLast string
+		name       string
+		report     types.Report
+		args       func(report, dir string) []string
+		wantCode   int
+		wantMD     func(report, dir string) string // "" for no file
+		wantLast   string
+		wantStderr string // the whole of stderr, when it matters
 	}{
 		{
 			name:     "default writes verdict.md next to the report",
 			report:   passing,
 			args:     func(report, _ string) []string { return []string{report} },
 			wantMD:   func(report, _ string) string { return filepath.Join(filepath.Dir(report), "verdict.md") },
-			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+			wantLast: "e2e: PASS (1 passed)",
 		},
 		{
 			name:     "-md names the file",
 			report:   passing,
 			args:     func(report, dir string) []string { return []string{"-md", filepath.Join(dir, "out.md"), report} },
 			wantMD:   func(_, dir string) string { return filepath.Join(dir, "out.md") },
-			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+			wantLast: "e2e: PASS (1 passed)",
 		},
 		{
 			name:     "-md '' writes none",
 			report:   passing,
 			args:     func(report, _ string) []string { return []string{"-md", "", report} },
 			wantMD:   func(string, string) string { return "" },
-			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+			wantLast: "e2e: PASS (1 passed)",
 		},
 		{
 			name:     "a failure exits 1",
@@ -132,7 +125,23 @@ func TestRun(t *testing.T) {
 			args:     func(report, _ string) []string { return []string{"-md=", report} },
 			wantCode: 1,
 			wantMD:   func(string, string) string { return "" },
-			wantLast: "e2e: 3 passed, 2 failed, 1 skipped, 1 not run",
+			wantLast: "e2e: FAIL (3 passed, 2 failed, 1 skipped, 1 not run)",
+		},
+		{
+			name:     "an incomplete run exits 3",
+			report:   incomplete,
+			args:     func(report, _ string) []string { return []string{"-md=", report} },
+			wantCode: 3,
+			wantMD:   func(string, string) string { return "" },
+			wantLast: "e2e: INCOMPLETE (1 passed, 1 skipped)",
+		},
+		{
+			name:       "a dry-run report is refused",
+			report:     dryRun,
+			args:       func(report, _ string) []string { return []string{report} },
+			wantCode:   2,
+			wantMD:     func(string, string) string { return "" },
+			wantStderr: "verdict: REPORT is a dry-run report (ginkgo --dry-run): nothing ran, there is nothing to judge\n",
 		},
 		{
 			name:   "an unwritable Markdown path exits 2 but still summarises",
@@ -142,12 +151,19 @@ func TestRun(t *testing.T) {
 			},
 			wantCode: 2,
 			wantMD:   func(string, string) string { return "" },
-			wantLast: "e2e: 1 passed, 0 failed, 0 skipped",
+			wantLast: "e2e: PASS (1 passed)",
 		},
 		{
 			name:     "no report path is a usage error",
 			report:   passing,
 			args:     func(string, string) []string { return nil },
+			wantCode: 2,
+			wantMD:   func(string, string) string { return "" },
+		},
+		{
+			name:     "two reports without -repeat is a usage error",
+			report:   passing,
+			args:     func(report, _ string) []string { return []string{report, report} },
 			wantCode: 2,
 			wantMD:   func(string, string) string { return "" },
 		},
@@ -172,6 +188,9 @@ func TestRun(t *testing.T) {
 			if code := run(tc.args(report, dir), &stdout, &stderr); code != tc.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}
+			if got := strings.ReplaceAll(stderr.String(), report, "REPORT"); tc.wantStderr != "" && got != tc.wantStderr {
+				t.Errorf("stderr %q, want %q", got, tc.wantStderr)
+			}
 			lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 			if last := lines[len(lines)-1]; last != tc.wantLast {
 				t.Errorf("last line %q, want %q", last, tc.wantLast)
@@ -194,4 +213,9 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withFailure(s types.SpecReport, f types.Failure) types.SpecReport {
+	s.Failure = f
+	return s
 }

@@ -13,25 +13,26 @@ var (
 	mark = map[outcome]string{pass: "✅ pass", fail: "❌ fail", skip: "⏭ skip", notRun: "⚪ not run"}
 )
 
-// closingLine is what CI logs and scripts grep for, so it keeps its old
-// shape and only grows a "not run" count when there is one.
+// closingLine is what CI logs and scripts grep for: the result, then the
+// non-zero counts, "e2e: INCOMPLETE (8 passed, 2 skipped, 13 not run)".
 func closingLine(v verdict) string {
-	s := fmt.Sprintf("e2e: %d passed, %d failed, %d skipped", v.passed, v.failed, v.skipped)
-	if v.notRun > 0 {
-		s += fmt.Sprintf(", %d not run", v.notRun)
-	}
-	return s
+	return fmt.Sprintf("e2e: %s (%s)", resultWord[v.result()], counts(v))
 }
 
-// writeSummary prints the plain-text verdict; the closing line comes last.
+// writeSummary prints the plain-text verdict; a broken cluster comes
+// first, because it explains everything after it, and the closing line
+// last.
 func writeSummary(w io.Writer, v verdict, mdPath string) {
+	for _, b := range v.broken {
+		fmt.Fprintln(w, "cluster broken: "+b)
+	}
 	fmt.Fprintln(w, "cluster: "+describeCluster(v.cluster))
 	if v.cluster != nil {
 		for _, n := range v.cluster.Nodes {
 			fmt.Fprintln(w, "  "+describeNode(n))
 		}
 	}
-	for _, name := range sectionOrder {
+	for _, name := range sectionOrder() {
 		rows := v.section(name)
 		if len(rows) == 0 {
 			continue
@@ -46,6 +47,9 @@ func writeSummary(w io.Writer, v verdict, mdPath string) {
 	}
 	if mdPath != "" {
 		fmt.Fprintln(w, "verdict: "+mdPath)
+	}
+	for _, line := range v.verdictReasons("%q") {
+		fmt.Fprintln(w, line)
 	}
 	fmt.Fprintln(w, closingLine(v))
 }
@@ -79,17 +83,30 @@ func (v verdict) notes(quote string) []string {
 func markdown(v verdict) string {
 	var b strings.Builder
 	b.WriteString("# kiamol chapter 2 verdict\n\n")
+	writeBroken(&b, v.broken)
 	b.WriteString("Cluster: " + escape(describeCluster(v.cluster)) + "\n\n")
 	writeNodeTable(&b, v.cluster)
-	b.WriteString("Result: " + result(v) + "\n\n")
-	if notes := v.notes("`%s`"); len(notes) > 0 {
+	b.WriteString("Result: " + resultLine(v) + "\n\n")
+	if notes := append(v.notes("`%s`"), v.verdictReasons("`%s`")...); len(notes) > 0 {
 		// two trailing spaces: a Markdown line break within one paragraph
 		b.WriteString(escape(strings.Join(notes, "  \n")) + "\n\n")
 	}
-	for _, name := range sectionOrder {
+	for _, name := range sectionOrder() {
 		writeSection(&b, name, v.section(name))
 	}
 	return b.String()
+}
+
+// writeBroken makes a broken cluster the first paragraph under the title.
+func writeBroken(b *strings.Builder, broken []string) {
+	if len(broken) == 0 {
+		return
+	}
+	var lines []string
+	for _, l := range broken {
+		lines = append(lines, "Cluster broken: "+escape(l))
+	}
+	b.WriteString(strings.Join(lines, "  \n") + "\n\n")
 }
 
 func writeNodeTable(b *strings.Builder, c *ClusterInfo) {
@@ -103,12 +120,8 @@ func writeNodeTable(b *strings.Builder, c *ClusterInfo) {
 	b.WriteString("\n")
 }
 
-func result(v verdict) string {
-	verdict := "**FAIL**"
-	if v.green() {
-		verdict = "**PASS**"
-	}
-	s := fmt.Sprintf("%s (%s)", verdict, counts(v))
+func resultLine(v verdict) string {
+	s := fmt.Sprintf("**%s** (%s)", resultWord[v.result()], counts(v))
 	if !v.start.IsZero() {
 		s += fmt.Sprintf(" — run at %s, took %s", v.start.UTC().Format("2006-01-02 15:04:05 UTC"), v.took.Round(100*time.Millisecond))
 	}

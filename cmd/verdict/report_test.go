@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 )
 
 const clusterJSON = `{"name":"kind-kiamol-e2e","server":"https://127.0.0.1:1234","version":"v1.34.4","existing":false,"images":"airgap",` +
@@ -47,6 +49,10 @@ func spec(file string, line int, describe string, labels []string, it string, st
 	}
 }
 
+// ch02 is the label every chapter 2 spec carries, and ch02Title the
+// verdict's heading for them.
+var ch02, ch02Title = fixtures.Chapter2.ID, fixtures.Chapter2.Title
+
 const (
 	podsDescribe    = "Chapter 2, Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol"
 	deployDescribe  = "Chapter 2, Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol"
@@ -84,22 +90,22 @@ func sampleReport() types.Report {
 		SpecReports: types.SpecReports{
 			spec("smoke_test.go", 17, "The cluster under test", []string{"smoke"}, "has every node Ready",
 				types.SpecStatePassed, 120*time.Millisecond, types.Failure{}),
-			spec("pods_test.go", 46, podsDescribe, []string{"pods", "self-healing"},
+			spec("pods_test.go", 46, podsDescribe, []string{ch02, "pods", "self-healing"},
 				"heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again",
 				types.SpecStateFailed, 60100*time.Millisecond, types.Failure{Message: selfHealTimeout}),
 			setUp(clusterEntryOf(clusterJSON)),
-			spec("manifests_test.go", 51, manifestsDesc, []string{"manifests"}, "can be applied from a URL",
+			spec("manifests_test.go", 51, manifestsDesc, []string{ch02, "manifests"}, "can be applied from a URL",
 				types.SpecStateSkipped, 40*time.Millisecond, skipped("no route to raw.githubusercontent.com | the cluster is air-gapped")),
-			spec("pods_test.go", 59, podsDescribe, []string{"pods", "port-forward"},
+			spec("pods_test.go", 59, podsDescribe, []string{ch02, "pods", "port-forward"},
 				"serves the app's page through port-forward pod/hello-kiamol :80, before and after self-healing",
 				types.SpecStateSkipped, 0, types.Failure{}),
-			spec("deployments_test.go", 38, deployDescribe, []string{"deployments"},
+			spec("deployments_test.go", 38, deployDescribe, []string{ch02, "deployments"},
 				"makes exactly one Pod named hello-kiamol-2-<hash>-<suffix>, labelled and selected by app=hello-kiamol-2, owned through a ReplicaSet",
 				types.SpecStatePassed, 4300*time.Millisecond, types.Failure{}),
 			spec("airgap_test.go", 49, "The air-gapped cluster", []string{"airgap"},
 				"points every node's containerd at the local registry and nowhere else",
 				types.SpecStateFailed, 800*time.Millisecond, types.Failure{Message: registryError}),
-			spec("pods_test.go", 19, podsDescribe, []string{"pods"},
+			spec("pods_test.go", 19, podsDescribe, []string{ch02, "pods"},
 				"gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace",
 				types.SpecStatePassed, 3200*time.Millisecond, types.Failure{}),
 		},
@@ -135,7 +141,7 @@ func TestMarkdown(t *testing.T) {
 	})
 	t.Run("claims in source order, cluster checks after", func(t *testing.T) {
 		assertOrder(t, md,
-			"## Chapter 2 claims",
+			"## "+ch02Title,
 			"makes exactly one Pod",     // deployments_test.go:38
 			"can be applied from a URL", // manifests_test.go:51
 			"gives a Pod that becomes",  // pods_test.go:19
@@ -178,7 +184,7 @@ func TestSummary(t *testing.T) {
 		"SKIP  0.0s  " + manifestsDesc + " can be applied from a URL\n      reason: no route to raw.githubusercontent.com | the cluster is air-gapped\n",
 		"1 not run: not selected by the label filter \"!port-forward\"\n" +
 			"verdict: _artifacts/verdict.md\n" +
-			"e2e: 3 passed, 2 failed, 1 skipped, 1 not run\n",
+			"e2e: FAIL (3 passed, 2 failed, 1 skipped, 1 not run)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
@@ -187,7 +193,7 @@ func TestSummary(t *testing.T) {
 	if strings.Contains(got, "port-forward pod/hello-kiamol") {
 		t.Errorf("a spec the label filter left out is listed:\n%s", got)
 	}
-	if !strings.HasSuffix(got, "e2e: 3 passed, 2 failed, 1 skipped, 1 not run\n") {
+	if !strings.HasSuffix(got, "e2e: FAIL (3 passed, 2 failed, 1 skipped, 1 not run)\n") {
 		t.Errorf("closing line is not last:\n%s", got)
 	}
 }
@@ -200,9 +206,9 @@ func TestNotRunAfterAnInterrupt(t *testing.T) {
 		SpecialSuiteFailureReasons: []string{"Interrupted by User"},
 		SpecReports: types.SpecReports{
 			setUp(clusterEntryOf(clusterJSON)),
-			spec("pods_test.go", 19, podsDescribe, []string{"pods"}, "gives a Pod",
+			spec("pods_test.go", 19, podsDescribe, []string{ch02, "pods"}, "gives a Pod",
 				types.SpecStateInterrupted, 12*time.Second, types.Failure{Message: "Interrupted by User"}),
-			spec("pods_test.go", 33, podsDescribe, []string{"pods"}, "names its container",
+			spec("pods_test.go", 33, podsDescribe, []string{ch02, "pods"}, "names its container",
 				types.SpecStateSkipped, 0, types.Failure{}),
 		},
 	}
@@ -213,7 +219,7 @@ func TestNotRunAfterAnInterrupt(t *testing.T) {
 	for _, want := range []string{
 		"FAIL 12.0s  " + podsDescribe + " gives a Pod\n      cause: Interrupted by User\n",
 		"----        " + podsDescribe + " names its container\n      reason: not run\n",
-		"suite: Interrupted by User\ne2e: 0 passed, 1 failed, 0 skipped, 1 not run\n",
+		"suite: Interrupted by User\ne2e: FAIL (1 failed, 1 not run)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
@@ -246,7 +252,7 @@ func TestAFailedSetUpIsListedWithItsCause(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, md)
 		}
 	}
-	if got, want := closingLine(v), "e2e: 0 passed, 1 failed, 0 skipped, 12 not run"; got != want {
+	if got, want := closingLine(v), "e2e: FAIL (1 failed, 12 not run)"; got != want {
 		t.Errorf("closing line %q, want %q", got, want)
 	}
 }
@@ -281,17 +287,61 @@ func TestSpecRow(t *testing.T) {
 	}
 }
 
-func TestSection(t *testing.T) {
-	for labels, want := range map[string]string{
-		"pods":              claimsSection,
-		"smoke":             clusterSection,
-		"airgap":            clusterSection,
-		"pods,self-healing": claimsSection,
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		labels               string
+		wantSection, chapter string
+	}{
+		{"ch02,pods", ch02Title, ch02},
+		{"pods,ch02,self-healing", ch02Title, ch02},
+		{"smoke", clusterSection, ""},
+		{"airgap", clusterSection, ""},
+		// a claim of the book must pass, whatever else it is tagged with
+		{"ch02,smoke", ch02Title, ch02},
+		{"pods", otherSection, ""},
+		{"ch03,pods", otherSection, ""}, // not a chapter the suite knows
+		{"", otherSection, ""},
 	} {
-		s := spec("x_test.go", 1, "d", strings.Split(labels, ","), "it", types.SpecStatePassed, 0, types.Failure{})
-		if got := section(s); got != want {
-			t.Errorf("labels %s: got %s, want %s", labels, got, want)
-		}
+		t.Run(tc.labels, func(t *testing.T) {
+			section, chapter := classify(strings.Split(tc.labels, ","))
+			if section != tc.wantSection || chapter != tc.chapter {
+				t.Errorf("got %q %q, want %q %q", section, chapter, tc.wantSection, tc.chapter)
+			}
+		})
+	}
+}
+
+// TestSectionsPerChapter: each chapter's claims under its title, in book
+// order, then the cluster checks, the other specs and the suite's nodes.
+func TestSectionsPerChapter(t *testing.T) {
+	saved := chapters
+	t.Cleanup(func() { chapters = saved })
+	chapters = []*fixtures.Chapter{
+		{ID: "ch02", Title: "Chapter 2: Running containers in Kubernetes with Pods and Deployments"},
+		{ID: "ch03", Title: "Chapter 3: Connecting Pods over the network with Services"},
+	}
+	tearDown := types.SpecReport{LeafNodeType: types.NodeTypeAfterSuite, State: types.SpecStateFailed,
+		LeafNodeLocation: types.CodeLocation{FileName: "/work/main/e2e/suite_test.go", LineNumber: 120},
+		Failure:          types.Failure{Message: "delete the cluster: exit status 1"}}
+	v := read(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
+		tearDown,
+		spec("services_test.go", 12, "Chapter 3, Services", []string{"ch03"}, "routes to the Pod", types.SpecStatePassed, time.Second, types.Failure{}),
+		spec("zeta_test.go", 3, "Helpers", []string{"helpers"}, "parse a manifest", types.SpecStatePassed, time.Second, types.Failure{}),
+		spec("smoke_test.go", 17, "The cluster under test", []string{"smoke"}, "has every node Ready", types.SpecStatePassed, time.Second, types.Failure{}),
+		spec("pods_test.go", 19, podsDescribe, []string{"ch02", "pods"}, "gives a Pod", types.SpecStatePassed, time.Second, types.Failure{}),
+		spec("deployments_test.go", 38, deployDescribe, []string{"ch02"}, "makes one Pod", types.SpecStatePassed, time.Second, types.Failure{}),
+	}})
+	var out bytes.Buffer
+	writeSummary(&out, v, "")
+	for name, got := range map[string]string{"summary": out.String(), "markdown": markdown(v)} {
+		t.Run(name, func(t *testing.T) {
+			assertOrder(t, got,
+				"Chapter 2: Running containers", "makes one Pod", "gives a Pod",
+				"Chapter 3: Connecting Pods", "routes to the Pod",
+				"Cluster checks", "has every node Ready",
+				"Other specs", "parse a manifest",
+				"Suite set-up / tear-down", "AfterSuite (suite_test.go:120)")
+		})
 	}
 }
 

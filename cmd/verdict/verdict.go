@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 )
 
 type outcome int
@@ -19,21 +22,57 @@ const (
 	notRun
 )
 
-// Sections in the order they are shown. Specs labelled smoke or airgap
-// check the cluster the suite built, not a claim the book makes.
+// result is the verdict on a whole run, worst last: a run that failed
+// anything is a FAIL even when it is also incomplete.
+type result int
+
 const (
-	claimsSection  = "Chapter 2 claims"
+	resultPass result = iota
+	resultIncomplete
+	resultFail
+)
+
+var resultWord = map[result]string{resultPass: "PASS", resultIncomplete: "INCOMPLETE", resultFail: "FAIL"}
+
+// exitStatus tells the three results apart for scripts; 2 is kept for a
+// report that cannot be read or is refused.
+var exitStatus = map[result]int{resultPass: 0, resultFail: 1, resultIncomplete: 3}
+
+// chapters are the chapters whose claims the verdict judges: a spec is a
+// chapter claim when it carries a chapter's ID as a label.
+var chapters = fixtures.Chapters
+
+// Sections after the chapters', in the order they are shown. Specs labelled
+// smoke or airgap check the cluster, not a claim the book makes; a spec
+// with neither a chapter's label nor a cluster label is listed, but judged
+// only by whether it failed.
+const (
 	clusterSection = "Cluster checks"
+	otherSection   = "Other specs"
 	suiteSection   = "Suite set-up / tear-down"
 )
 
-var sectionOrder = []string{claimsSection, clusterSection, suiteSection}
-
 var clusterLabels = []string{"smoke", "airgap"}
+
+// sectionOrder is each chapter's title in book order, then the rest.
+func sectionOrder() []string {
+	var out []string
+	for _, c := range chapters {
+		out = append(out, c.Title)
+	}
+	return append(out, clusterSection, otherSection, suiteSection)
+}
+
+func sectionRank(name string) int {
+	return slices.Index(sectionOrder(), name)
+}
 
 // row is one line of the verdict: a spec, or a suite node that failed.
 type row struct {
 	section string
+	// chapter is the ID of the chapter whose claim this is, "" when the
+	// row is not a chapter claim.
+	chapter string
 	claim   string
 	outcome outcome
 	runTime time.Duration
@@ -49,7 +88,10 @@ type row struct {
 
 type verdict struct {
 	cluster *ClusterInfo
-	rows    []row
+	// broken says how the cluster was broken, from Info.Health or a
+	// "cluster health" report entry; shown before anything else.
+	broken []string
+	rows   []row
 
 	passed, failed, skipped, notRun int
 	// deselected and neverStarted are the parts of notRun that are not
@@ -62,10 +104,9 @@ type verdict struct {
 	took        time.Duration
 }
 
-func (v verdict) green() bool { return v.failed == 0 && v.passed > 0 }
-
 func summarise(reports []types.Report) verdict {
 	v := verdict{cluster: findCluster(reports)}
+	v.broken = brokenCluster(v.cluster, reports)
 	for _, r := range reports {
 		v.addReport(r)
 	}
@@ -145,7 +186,8 @@ func (v *verdict) add(r row) {
 }
 
 func specRow(s types.SpecReport, r types.Report) row {
-	out := row{section: section(s), claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation}
+	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation}
+	out.section, out.chapter = classify(s.Labels())
 	switch {
 	case s.State == types.SpecStatePassed:
 		out.outcome = pass
@@ -179,20 +221,28 @@ func deselected(s types.SpecReport, r types.Report) bool {
 	return !filter(append(s.Labels(), r.SuiteLabels...))
 }
 
-func section(s types.SpecReport) string {
-	for _, l := range s.Labels() {
-		if slices.Contains(clusterLabels, l) {
-			return clusterSection
+// classify puts a spec in its section by its own labels. A chapter's label
+// wins over a cluster label: a spec that makes a claim of the book must
+// pass for the book to hold, whatever else it is tagged with.
+func classify(labels []string) (section, chapter string) {
+	for _, c := range chapters {
+		if slices.Contains(labels, c.ID) {
+			return c.Title, c.ID
 		}
 	}
-	return claimsSection
+	for _, l := range labels {
+		if slices.Contains(clusterLabels, l) {
+			return clusterSection, ""
+		}
+	}
+	return otherSection, ""
 }
 
 // compareRows orders by position in the source, so the verdict reads the
 // same whatever order the randomised run took.
 func compareRows(a, b row) int {
 	return cmp.Or(
-		cmp.Compare(slices.Index(sectionOrder, a.section), slices.Index(sectionOrder, b.section)),
+		cmp.Compare(sectionRank(a.section), sectionRank(b.section)),
 		cmp.Compare(a.loc.FileName, b.loc.FileName),
 		cmp.Compare(a.loc.LineNumber, b.loc.LineNumber),
 		cmp.Compare(a.claim, b.claim),
@@ -207,4 +257,106 @@ func (v verdict) section(name string) []row {
 		}
 	}
 	return out
+}
+
+// claims tallies the chapter claims: how many the report has, how many
+// the label filter left out, and the ones selected that did not pass.
+type claims struct {
+	total, deselected, neverStarted int
+	skipped                         []row
+}
+
+func (v verdict) claims() claims {
+	var c claims
+	for _, r := range v.rows {
+		if r.chapter == "" {
+			continue
+		}
+		c.total++
+		switch {
+		case r.outcome == skip:
+			c.skipped = append(c.skipped, r)
+		case r.outcome == notRun && r.deselected:
+			c.deselected++
+		case r.outcome == notRun:
+			c.neverStarted++
+		}
+	}
+	// Specs missing from the report may be claims: count them as such,
+	// so they can only make the verdict stricter.
+	c.neverStarted += v.neverStarted
+	return c
+}
+
+// result: FAIL when anything failed or the report holds no chapter claim
+// to judge; INCOMPLETE when some claim did not run and pass; else PASS.
+// Cluster checks and other specs that skip do not hold back a PASS: they
+// skip on clusters the suite did not make.
+func (v verdict) result() result {
+	c := v.claims()
+	switch {
+	case v.failed > 0 || c.total == 0:
+		return resultFail
+	case len(c.skipped) > 0 || c.deselected > 0 || c.neverStarted > 0:
+		return resultIncomplete
+	}
+	return resultPass
+}
+
+// verdictReasons say why the result is not PASS where no row or note says
+// it: each incomplete claim, or the missing claims of a FAIL. quote formats
+// the label filter.
+func (v verdict) verdictReasons(quote string) []string {
+	switch v.result() {
+	case resultIncomplete:
+		return v.incompleteReasons(quote)
+	case resultFail:
+		if v.claims().total == 0 {
+			return []string{"fail: " + noClaims()}
+		}
+	}
+	return nil
+}
+
+func (v verdict) incompleteReasons(quote string) []string {
+	c := v.claims()
+	var out []string
+	for _, r := range c.skipped {
+		out = append(out, "incomplete: skipped: "+r.claim+" — "+r.note)
+	}
+	if c.deselected > 0 {
+		out = append(out, fmt.Sprintf("incomplete: partial run: %d of %d chapter claims selected (label filter "+quote+")",
+			c.total-c.deselected, c.total, v.labelFilter))
+	}
+	if c.neverStarted > 0 {
+		out = append(out, fmt.Sprintf("incomplete: not run: %d claims never started", c.neverStarted))
+	}
+	return out
+}
+
+// noClaims says why a report with no chapter claim fails: whatever else
+// passed, it proves nothing the book says.
+func noClaims() string {
+	var ids []string
+	for _, c := range chapters {
+		ids = append(ids, c.ID)
+	}
+	return "no chapter claim in the report: no spec carries a chapter label (" + strings.Join(ids, ", ") + ")"
+}
+
+// firstFailure is the failure a one-line account of the run names: the
+// first failed row in source order, or the suite's own reason.
+func (v verdict) firstFailure() string {
+	for _, r := range v.rows {
+		if r.outcome == fail {
+			return r.claim + ": " + r.note
+		}
+	}
+	if len(v.reasons) > 0 {
+		return "suite: " + collapse(v.reasons[0])
+	}
+	if v.claims().total == 0 {
+		return noClaims()
+	}
+	return "the suite failed"
 }

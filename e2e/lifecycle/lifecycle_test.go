@@ -53,7 +53,7 @@ func readHost(t *testing.T) hostState {
 	s.Containers = lines(t, "docker", "ps", "--all", "--format", "{{.Names}}")
 	s.Networks = lines(t, "docker", "network", "ls", "--format", "{{.Name}}")
 	out, _ := exec.Command("iptables", "-w", "-S", "DOCKER-USER").CombinedOutput()
-	s.Guard = strings.Contains(string(out), images.BridgeName)
+	s.Guard = strings.Contains(string(out), "kiamol-e2e0")
 	return s
 }
 

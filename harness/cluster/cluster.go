@@ -1,6 +1,11 @@
 // Package cluster brings the suite's kind cluster up and down through kind's
 // Go library: in air-gapped mode on its own Docker network, behind the egress
 // guard, with the local registry started first; online with kind's defaults.
+//
+// It only ever removes what it can prove the suite made: a live run holds
+// its cluster's name (Claim), every container and network carries
+// OwnerLabel, kind's nodes are listed in the suite's Record, and kubeconfig
+// files get back exactly what they held.
 package cluster
 
 import (
@@ -10,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,15 +22,17 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
 )
 
 // Settings say which cluster to make and what to keep.
 type Settings struct {
 	Name           string // kind cluster name
+	RunID          string // the run making it, for the claim's holder line
 	Images         images.Choice
-	KubeconfigPath string // written with mode 0600
+	KubeconfigPath string // kind merges the cluster's entries into it
 	Keep           bool   // leave the cluster (and registry) running at the end
-	NodeImage      string // online mode: "" is kind's default
+	NodeImage      string // "" is kind's default (online) or the built image (air-gapped)
 	WaitForReady   time.Duration
 	Log            io.Writer
 }
@@ -34,8 +40,11 @@ type Settings struct {
 // Cluster is a running cluster the suite may use.
 type Cluster struct {
 	Settings
+	Names  Names
 	Built  images.Built // air-gapped mode only
 	Reused bool         // a kept cluster from an earlier run
+	claim  *Claim
+	record Record
 }
 
 // nodeLabel is the label kind puts on its node containers.
@@ -74,13 +83,18 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 	if err := docker.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("%w; start it (on Debian as root: make host), or use EXISTING=1 with a cluster of your own", err)
 	}
-	c := &Cluster{Settings: s}
-	p := provider(s.Log)
-	existing, err := p.List()
+	claim, err := Take(s.Name, s.RunID)
 	if err != nil {
-		return nil, fmt.Errorf("cannot list kind clusters: %w", err)
+		return nil, err
 	}
-	if s.Images.Mode == images.Airgap {
+	c := &Cluster{Settings: s, Names: NamesFor(s.Name), claim: claim}
+	defer func() {
+		if err != nil {
+			claim.Release()
+		}
+	}()
+	airgapped := s.Images.Mode == images.Airgap
+	if airgapped {
 		cache, err := images.CacheDir()
 		if err != nil {
 			return nil, err
@@ -88,76 +102,142 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 		if c.Built, err = images.ReadBuilt(cache); err != nil {
 			return nil, err
 		}
+		c.NodeImage = c.Built.NodeImage
 	}
-	if slices.Contains(existing, s.Name) {
-		if s.Keep {
-			fmt.Fprintf(s.Log, "[cluster] reusing kept cluster %q\n", s.Name)
-			c.Reused = true
-			if s.Images.Mode == images.Airgap {
-				if err := c.ensureAirgapNetwork(ctx); err != nil {
-					return nil, err
-				}
-				if !docker.Exists(ctx, "container", images.RegistryContainer) {
-					if err := startRegistry(ctx, c.Built, s.Name); err != nil {
-						return nil, err
-					}
-				}
-			}
-			return c, c.writeKubeconfig(p)
-		}
-		fmt.Fprintf(s.Log, "[cluster] deleting leftover cluster %q from an earlier run\n", s.Name)
-		if err := p.Delete(s.Name, ""); err != nil {
-			return nil, fmt.Errorf("cannot delete leftover cluster %q: %w", s.Name, err)
+
+	rec, haveRecord, err := readRecord(s.Name)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := nodesOf(ctx, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) > 0 && !(haveRecord && rec.owns(nodes)) {
+		return nil, fmt.Errorf("a kind cluster named %q exists on this machine that kiamol-e2e did not make (or made with another KIAMOL_E2E_CACHE): the suite will not touch it; set E2E_CLUSTER_NAME to another name", s.Name)
+	}
+	if len(nodes) > 0 && s.Keep {
+		return c, c.reuse(ctx, rec)
+	}
+	if haveRecord {
+		// A leftover of an earlier run of ours (killed, or kept and now not
+		// asked for): no live run holds the name, so it is ours to remove.
+		fmt.Fprintf(s.Log, "[cluster] removing cluster %q left by an earlier run\n", s.Name)
+		c.record = rec
+		if err := c.teardown(ctx); err != nil {
+			return nil, fmt.Errorf("cannot remove the leftover cluster %q: %w", s.Name, err)
 		}
 	}
 	defer func() {
 		if err != nil {
-			_ = c.Down(context.WithoutCancel(ctx), true)
+			_ = c.teardown(context.WithoutCancel(ctx))
 		}
 	}()
+	return c, c.create(ctx)
+}
 
-	raw, image := onlineKindConfig, s.NodeImage
-	if s.Images.Mode == images.Airgap {
-		if err := c.ensureAirgapNetwork(ctx); err != nil {
-			return nil, err
+func (c *Cluster) create(ctx context.Context) error {
+	c.record = Record{Name: c.Name, Mode: c.Images.Mode, NodeImage: c.NodeImage, Creating: true, Since: time.Now()}
+	w, err := kubeconfig.Prepare(c.KubeconfigPath, kindContext(c.Name))
+	if err != nil {
+		return err
+	}
+	c.record.addKubeconfig(w)
+	if err := c.record.write(); err != nil {
+		return err
+	}
+
+	raw := onlineKindConfig
+	if c.Images.Mode == images.Airgap {
+		if err := c.ensureNetwork(ctx); err != nil {
+			return err
 		}
 		start := time.Now()
-		if err := startRegistry(ctx, c.Built, s.Name); err != nil {
-			return nil, err
+		if err := startRegistry(ctx, c.Built, c.Names); err != nil {
+			return err
 		}
-		fmt.Fprintf(s.Log, "[cluster] local registry %s serves %d images (%s)\n", images.RegistryHost(), len(c.Built.Images), time.Since(start).Round(time.Millisecond))
-		raw, image = airgapKindConfig, c.Built.NodeImage
+		fmt.Fprintf(c.Log, "[cluster] local registry %s serves %d images (%s)\n", c.Names.Registry, len(c.Built.Images), time.Since(start).Round(time.Millisecond))
+		raw = airgapKindConfig
 		// kind reads the network from its environment; it is this process's alone.
-		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", images.NetworkName)
+		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.Names.Network)
 		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
 	}
-	if err := os.MkdirAll(filepath.Dir(s.KubeconfigPath), 0o700); err != nil {
-		return nil, err
+	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o700); err != nil {
+		return err
 	}
 	opts := []kindcluster.CreateOption{
 		kindcluster.CreateWithRawConfig([]byte(raw)),
-		kindcluster.CreateWithKubeconfigPath(s.KubeconfigPath),
-		kindcluster.CreateWithWaitForReady(s.WaitForReady),
+		kindcluster.CreateWithKubeconfigPath(c.KubeconfigPath),
+		kindcluster.CreateWithWaitForReady(c.WaitForReady),
 		kindcluster.CreateWithDisplayUsage(false),
 		kindcluster.CreateWithDisplaySalutation(false),
 	}
-	if image != "" {
-		opts = append(opts, kindcluster.CreateWithNodeImage(image))
+	if c.NodeImage != "" {
+		opts = append(opts, kindcluster.CreateWithNodeImage(c.NodeImage))
 	}
 	start := time.Now()
-	fmt.Fprintf(s.Log, "[cluster] creating kind cluster %q (%s images, node image %s)\n", s.Name, s.Images.Mode, orDefault(image, "kind's default"))
-	if err := createCancellable(ctx, p, s.Name, opts); err != nil {
-		return nil, fmt.Errorf("kind could not create cluster %q: %w", s.Name, err)
+	fmt.Fprintf(c.Log, "[cluster] creating kind cluster %q (%s images, node image %s)\n", c.Name, c.Images.Mode, orDefault(c.NodeImage, "kind's default"))
+	if err := createCancellable(ctx, provider(c.Log), c.Name, c.KubeconfigPath, opts); err != nil {
+		return fmt.Errorf("kind could not create cluster %q: %w", c.Name, err)
 	}
-	fmt.Fprintf(s.Log, "[cluster] cluster %q ready in %s; kubeconfig %s\n", s.Name, time.Since(start).Round(time.Second), s.KubeconfigPath)
-	return c, os.Chmod(s.KubeconfigPath, 0o600)
+	nodes, err := nodesOf(ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	c.record.Creating = false
+	for _, n := range nodes {
+		c.record.Nodes = append(c.record.Nodes, n.ID)
+	}
+	if err := c.record.write(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Log, "[cluster] cluster %q ready in %s; kubeconfig %s\n", c.Name, time.Since(start).Round(time.Second), c.KubeconfigPath)
+	if w.Created {
+		return os.Chmod(c.KubeconfigPath, 0o600)
+	}
+	return nil
+}
+
+// reuse takes over a cluster a run kept (KEEP=1), if it was made the way
+// this run asks for.
+func (c *Cluster) reuse(ctx context.Context, rec Record) error {
+	if rec.Mode != c.Images.Mode || rec.NodeImage != c.NodeImage {
+		return fmt.Errorf("the kept cluster %q was made with %s images and node image %s, but this run asks for %s images and node image %s: run 'make down' to delete it, or drop KEEP=1 to replace it",
+			c.Name, rec.Mode, orDefault(rec.NodeImage, "kind's default"), c.Images.Mode, orDefault(c.NodeImage, "kind's default"))
+	}
+	fmt.Fprintf(c.Log, "[cluster] reusing kept cluster %q (%s images, node image %s)\n", c.Name, rec.Mode, orDefault(rec.NodeImage, "kind's default"))
+	c.Reused, c.record = true, rec
+	if c.Images.Mode == images.Airgap {
+		if err := c.ensureNetwork(ctx); err != nil {
+			return err
+		}
+		if owner, ok := labelOf(ctx, "container", c.Names.Registry); !ok || owner != c.Name {
+			if err := startRegistry(ctx, c.Built, c.Names); err != nil {
+				return err
+			}
+		}
+	}
+	if !c.record.hasKubeconfig(c.KubeconfigPath) {
+		w, err := kubeconfig.Prepare(c.KubeconfigPath, kindContext(c.Name))
+		if err != nil {
+			return err
+		}
+		c.record.addKubeconfig(w)
+		if err := c.record.write(); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o700); err != nil {
+		return err
+	}
+	return provider(c.Log).ExportKubeConfig(c.Name, c.KubeconfigPath, false)
 }
 
 // createCancellable runs kind's create, which takes no context. When ctx
 // ends first, it deletes the nodes from under kind until kind's create gives
 // up and returns: returning earlier would let create start a node after the
 // caller's cleanup had looked for one.
-func createCancellable(ctx context.Context, p *kindcluster.Provider, name string, opts []kindcluster.CreateOption) error {
+func createCancellable(ctx context.Context, p *kindcluster.Provider, name, kubeconfigPath string, opts []kindcluster.CreateOption) error {
 	done := make(chan error, 1)
 	go func() { done <- p.Create(name, opts...) }()
 	select {
@@ -167,7 +247,7 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name string
 	}
 	giveUp := time.After(createGiveUp)
 	for {
-		_ = p.Delete(name, "")
+		_ = p.Delete(name, kubeconfigPath)
 		select {
 		case <-done:
 			return ctx.Err()
@@ -182,60 +262,123 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name string
 // grace period for an interrupted node is 30 s.
 const createGiveUp = 25 * time.Second
 
-func (c *Cluster) writeKubeconfig(p *kindcluster.Provider) error {
-	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o700); err != nil {
-		return err
-	}
-	if err := p.ExportKubeConfig(c.Name, c.KubeconfigPath, false); err != nil {
-		return err
-	}
-	return os.Chmod(c.KubeconfigPath, 0o600)
-}
-
-// ensureAirgapNetwork makes the cluster's own bridge: IPv4 only, no
-// masquerading, a fixed name the egress guard drops forwarding from.
-func (c *Cluster) ensureAirgapNetwork(ctx context.Context) error {
-	if err := ensureGuard(ctx, images.BridgeName); err != nil {
+// ensureNetwork makes the cluster's own bridge: IPv4 only, no
+// masquerading, a name the egress guard drops forwarding from.
+func (c *Cluster) ensureNetwork(ctx context.Context) error {
+	if err := ensureGuard(ctx, c.Names.Bridge); err != nil {
 		return fmt.Errorf("air-gapped mode needs the egress guard: %w", err)
 	}
-	if docker.Exists(ctx, "network", images.NetworkName) {
+	switch owner, ok := labelOf(ctx, "network", c.Names.Network); {
+	case ok && owner == c.Name:
 		return nil
+	case ok || docker.Exists(ctx, "network", c.Names.Network):
+		return fmt.Errorf("a Docker network %q exists that this cluster did not make: the suite will not use it; remove it, or set E2E_CLUSTER_NAME to another name", c.Names.Network)
 	}
 	_, err := docker.Run(ctx, "network", "create", "--driver", "bridge",
-		"--label", images.RunLabel+"="+c.Name,
-		"--opt", "com.docker.network.bridge.name="+images.BridgeName,
+		"--label", OwnerLabel+"="+c.Name,
+		"--opt", "com.docker.network.bridge.name="+c.Names.Bridge,
 		"--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
-		images.NetworkName)
+		c.Names.Network)
 	return err
 }
 
+// labelOf reads OwnerLabel of a container or network; ok is false when
+// there is no such object or it has no such label.
+func labelOf(ctx context.Context, kind, name string) (string, bool) {
+	format := `{{index .Config.Labels "` + OwnerLabel + `"}}`
+	if kind == "network" {
+		format = `{{index .Labels "` + OwnerLabel + `"}}`
+	}
+	out, err := docker.Run(ctx, kind, "inspect", "--format", format, name)
+	if err != nil || out == "" || out == "<no value>" {
+		return "", false
+	}
+	return out, true
+}
+
 // Down deletes the cluster and everything Up started, unless Keep was asked
-// for and force is false.
+// for and force is false; either way the run's claim on the name ends.
 func (c *Cluster) Down(ctx context.Context, force bool) error {
+	defer c.claim.Release()
 	if c.Keep && !force {
 		fmt.Fprintf(c.Log, "[cluster] keeping cluster %q (kubeconfig %s)\n", c.Name, c.KubeconfigPath)
 		return nil
 	}
-	var errs []error
 	start := time.Now()
-	if err := provider(c.Log).Delete(c.Name, ""); err != nil {
-		errs = append(errs, fmt.Errorf("kind delete %q: %w", c.Name, err))
-	}
-	if c.Images.Mode == images.Airgap {
-		errs = append(errs, stopRegistry(ctx))
-		if docker.Exists(ctx, "network", images.NetworkName) {
-			if _, err := docker.Run(ctx, "network", "rm", images.NetworkName); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		errs = append(errs, removeGuard(ctx, images.BridgeName))
-	}
-	_ = os.Remove(c.KubeconfigPath)
+	err := c.teardown(ctx)
 	fmt.Fprintf(c.Log, "[cluster] deleted cluster %q in %s\n", c.Name, time.Since(start).Round(100*time.Millisecond))
-	return errors.Join(errs...)
+	return err
 }
 
-// NodeContainers lists the cluster's node containers.
+// teardown removes the cluster's nodes (as recorded), its registry and
+// network (as labelled), its egress guard, and its kubeconfig entries.
+func (c *Cluster) teardown(ctx context.Context) error {
+	var errs []error
+	errs = append(errs, c.record.forgetKubeconfigs())
+	// kind also edits a kubeconfig on delete: point it at the file the
+	// suite wrote (already cleaned above), never at the user's default.
+	kindPath := c.KubeconfigPath
+	if len(c.record.Kubeconfigs) > 0 {
+		kindPath = c.record.Kubeconfigs[0].Path
+	}
+	if kindPath == "" {
+		kindPath = filepath.Join(os.TempDir(), "kiamol-e2e-none.kubeconfig")
+	}
+	if err := provider(c.Log).Delete(c.Name, kindPath); err != nil {
+		errs = append(errs, fmt.Errorf("kind delete %q: %w", c.Name, err))
+	}
+	if owner, ok := labelOf(ctx, "container", c.Names.Registry); ok && owner == c.Name {
+		errs = append(errs, stopRegistry(ctx, c.Names))
+	}
+	if owner, ok := labelOf(ctx, "network", c.Names.Network); ok && owner == c.Name {
+		if _, err := docker.Run(ctx, "network", "rm", c.Names.Network); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.record.Mode == images.Airgap || c.Images.Mode == images.Airgap {
+		errs = append(errs, removeGuard(ctx, c.Names.Bridge))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return removeRecord(c.Name)
+}
+
+// Remove deletes what a kept or killed run left of cluster name: only if no
+// live run claims it, and only what the suite's record and labels show it
+// made. It says what it did on log.
+func Remove(ctx context.Context, name string, log io.Writer) error {
+	claim, err := Take(name, "down")
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
+	rec, haveRecord, err := readRecord(name)
+	if err != nil {
+		return err
+	}
+	nodes, err := nodesOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(nodes) > 0 && !(haveRecord && rec.owns(nodes)) {
+		return fmt.Errorf("the kind cluster %q on this machine is not one kiamol-e2e made: not touched", name)
+	}
+	c := &Cluster{Settings: Settings{Name: name, Log: log}, Names: NamesFor(name), record: rec}
+	if !haveRecord {
+		// Nothing recorded: still take down a labelled registry, network
+		// and this cluster's guard, which only the suite makes.
+		c.record = Record{Name: name, Mode: images.Airgap}
+	}
+	start := time.Now()
+	if err := c.teardown(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "[cluster] removed cluster %q and what the suite made for it (%s)\n", name, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// NodeContainers lists the cluster's node containers by name.
 func NodeContainers(ctx context.Context, name string) ([]string, error) {
 	out, err := docker.Run(ctx, "ps", "--all", "--filter", "label="+nodeLabel+"="+name, "--format", "{{.Names}}")
 	if err != nil || out == "" {
@@ -243,6 +386,8 @@ func NodeContainers(ctx context.Context, name string) ([]string, error) {
 	}
 	return strings.Fields(out), nil
 }
+
+func kindContext(name string) string { return "kind-" + name }
 
 func orDefault(s, d string) string {
 	if s == "" {

@@ -1,14 +1,17 @@
 // Package clusterinfo describes the cluster a run checked (its version, each
-// node's OS and container runtime) in the form the suite records in its
-// report and cmd/verdict reads back: a distribution check is only worth
-// something next to what was checked.
+// node's OS and container runtime, whether it is healthy) in the form the
+// suite records in its report and cmd/verdict reads back: a distribution
+// check is only worth something next to what was checked.
 package clusterinfo
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -16,7 +19,15 @@ import (
 // EntryName is the report entry that carries Info as JSON.
 const EntryName = "cluster"
 
-// Info is what the verdict shows about the cluster.
+// HealthEntryName is a report entry, on any spec or suite node, whose value
+// is one line saying how the cluster is broken (a node NotReady, the API
+// server gone). The verdict shows it before anything else: a broken cluster
+// explains every failure after it.
+const HealthEntryName = "cluster health"
+
+// Info is what the verdict shows about the cluster. The JSON names are read
+// back from reports of earlier runs, so they do not change; fields added
+// later are omitempty, so older readers see the shape they know.
 type Info struct {
 	Name     string `json:"name"` // kubeconfig context
 	Server   string `json:"server"`
@@ -24,6 +35,13 @@ type Info struct {
 	Existing bool   `json:"existing"` // true: the suite did not make it
 	Images   string `json:"images"`   // airgap, online, or "" for an existing cluster
 	Nodes    []Node `json:"nodes"`
+	// Reused: a cluster kept from an earlier run (E2E_KEEP_CLUSTER), reused
+	// rather than created by this run.
+	Reused bool `json:"reused,omitempty"`
+	// Health is "" when every node is Ready; otherwise one line saying
+	// which node is not and why, e.g. "node kiamol-e2e-control-plane
+	// NotReady: Kubelet stopped posting node status.".
+	Health string `json:"health,omitempty"`
 }
 
 // Node is one node's platform as the kubelet reports it.
@@ -52,7 +70,47 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 		info.Nodes = append(info.Nodes, Node{Name: n.Name, OSImage: ni.OSImage, Kernel: ni.KernelVersion, Runtime: ni.ContainerRuntimeVersion, Kubelet: ni.KubeletVersion})
 	}
 	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Name < info.Nodes[j].Name })
+	info.Health = Health(nodes.Items)
 	return info, nil
+}
+
+// Health is "" when every node is Ready, else one line naming each node
+// that is not, with the kubelet's (or node controller's) own message.
+func Health(nodes []corev1.Node) string {
+	if len(nodes) == 0 {
+		return "the cluster has no nodes"
+	}
+	sorted := append([]corev1.Node(nil), nodes...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	var problems []string
+	for _, n := range sorted {
+		if p := nodeProblem(n); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return strings.Join(problems, "; ")
+}
+
+func nodeProblem(n corev1.Node) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type != corev1.NodeReady {
+			continue
+		}
+		if c.Status == corev1.ConditionTrue {
+			return ""
+		}
+		// Unknown is what kubectl also shows as NotReady: the node
+		// controller stopped hearing from the kubelet.
+		msg := strings.Join(strings.Fields(c.Message), " ")
+		if msg == "" {
+			msg = fmt.Sprintf("Ready=%s", c.Status)
+			if c.Reason != "" {
+				msg += " (" + c.Reason + ")"
+			}
+		}
+		return fmt.Sprintf("node %s NotReady: %s", n.Name, msg)
+	}
+	return fmt.Sprintf("node %s NotReady: it reports no Ready condition", n.Name)
 }
 
 // JSON is the entry's value: a string, so Ginkgo stores it verbatim.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -44,14 +45,22 @@ func Run(ctx context.Context, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		// Lead with what went wrong (a tool's klog header stripped), then
+		// the command: a one-line summary keeps the beginning.
+		msg := strings.Join(strings.Fields(klogPrefix.ReplaceAllString(stderr.String(), "")), " ")
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("docker %s: %s", strings.Join(args, " "), msg)
+		if ctx.Err() != nil {
+			msg = ctx.Err().Error() + ": " + msg
+		}
+		return "", fmt.Errorf("%s (docker %s)", msg, strings.Join(args, " "))
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }
+
+// klogPrefix is klog's header on a line (crictl and kubectl log with it).
+var klogPrefix = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^ \]]+\] `)
 
 // Exists says whether a container or network of that name exists.
 func Exists(ctx context.Context, kind, name string) bool {

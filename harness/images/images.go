@@ -26,23 +26,19 @@ const (
 	HelloImageReference = "docker.io/kiamol/ch02-hello-kiamol:latest"
 )
 
-// Names of what an air-gapped run creates on the host. The bridge name is
-// fixed so the egress guard can name it before the network exists.
+// RegistryAlias is the name every cluster's local registry answers to on
+// that cluster's own Docker network (a network alias, so each cluster's
+// registry can carry it). Nodes reach the registry by this name, baked into
+// their containerd configuration: it resolves only through Docker's DNS on
+// the cluster's network, so if the registry is gone a pull fails; it can
+// never fall through to a route off this machine.
 const (
-	NetworkName       = "kiamol-e2e"
-	BridgeName        = "kiamol-e2e0"
-	RegistryContainer = "kiamol-e2e-registry"
-	RegistryPort      = 5000
-	// RunLabel marks every container and network the suite creates, so an
-	// interrupted run's leftovers can be found and swept.
-	RunLabel = "io.kiamol-e2e.owned"
+	RegistryAlias = "kiamol-e2e-registry"
+	RegistryPort  = 5000
 )
 
-// RegistryHost is how nodes reach the registry: a container name that only
-// resolves through Docker's DNS on the kind network. If the registry is gone
-// the name does not resolve and a pull fails; it can never fall through to a
-// route off this machine.
-func RegistryHost() string { return fmt.Sprintf("%s:%d", RegistryContainer, RegistryPort) }
+// RegistryHost is the registry as nodes address it.
+func RegistryHost() string { return fmt.Sprintf("%s:%d", RegistryAlias, RegistryPort) }
 
 // MirroredRegistries are the upstream registries whose pulls the nodes send
 // to the local registry instead.

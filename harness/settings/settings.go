@@ -23,7 +23,8 @@ const (
 	EnvManifests     = "E2E_MANIFESTS"
 	EnvArtifacts     = "E2E_ARTIFACTS"
 	EnvKubeconfigOut = "E2E_KUBECONFIG_OUT"
-	EnvChapterImage  = "E2E_CHAPTER_IMAGE"
+	EnvReplaceImages = "E2E_REPLACE_IMAGES"
+	EnvKubectl       = "E2E_KUBECTL"
 )
 
 // DefaultClusterName is the kind cluster the suite makes.
@@ -45,7 +46,13 @@ type Settings struct {
 	// KubeconfigOut is where a cluster the suite makes has its kubeconfig
 	// written; "" means the cache folder.
 	KubeconfigOut string
-	ChapterImage  string
+	// ReplaceImages runs the chapters with other images: the book's
+	// reference -> the one to run instead, in the imperative commands and
+	// the manifests alike (E2E_REPLACE_IMAGES='kiamol/ch02-hello-kiamol=my/build,...').
+	ReplaceImages map[string]string
+	// Kubectl is the kubectl binary built from go.mod's k8s.io/kubectl
+	// ("" means: the suite builds it into the cache).
+	Kubectl string
 }
 
 // FromEnv reads the settings from the process environment.
@@ -61,8 +68,23 @@ func FromEnv() Settings {
 		Manifests:     os.Getenv(EnvManifests),
 		Artifacts:     artifacts(os.Getenv(EnvArtifacts)),
 		KubeconfigOut: os.Getenv(EnvKubeconfigOut),
-		ChapterImage:  or(os.Getenv(EnvChapterImage), "kiamol/ch02-hello-kiamol"),
+		ReplaceImages: pairs(os.Getenv(EnvReplaceImages)),
+		Kubectl:       os.Getenv(EnvKubectl),
 	}
+}
+
+// pairs reads "a=b,c=d"; an entry without "=" is kept with an empty value,
+// so preflight can name it as malformed.
+func pairs(s string) map[string]string {
+	out := map[string]string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(p, "=")
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
 }
 
 // Truthy reads a yes/no knob the way Make users write them.

@@ -1,7 +1,8 @@
-// Package sweep finds what an interrupted or killed run left behind, by the
-// labels and annotations the suite puts on everything it creates, and
-// removes it; and waits for a finished run's own namespaces to be gone, so a
-// run ends with the namespace list as it found it.
+// Package sweep finds the namespaces an interrupted or killed run left
+// behind, by the labels and annotations the suite puts on each, and removes
+// them, never one of a live run; and waits for a finished run's own
+// namespaces to be gone, so a run ends with the namespace list as it found
+// it.
 package sweep
 
 import (
@@ -12,12 +13,13 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -25,50 +27,124 @@ import (
 const (
 	RunLabel       = "kiamol-e2e/run"  // the run's ID
 	SpecLabel      = "kiamol-e2e/spec" // "true": made by the suite for one spec
-	HostAnnotation = "kiamol-e2e/host" // the machine the run was on
+	HostAnnotation = "kiamol-e2e/host" // the machine the run was on, for people
 	PIDAnnotation  = "kiamol-e2e/pid"  // the run's first process there
+	// ProcessAnnotation names the owning process beyond doubt on one
+	// machine: "<boot ID>/<PID namespace>/<PID>/<start time in ticks>".
+	// Host name and PID alone are not enough: two containers can share a
+	// host name and reuse each other's PIDs.
+	ProcessAnnotation = "kiamol-e2e/process"
+	// HeartbeatAnnotation is renewed by the live run (RFC 3339); a run on
+	// another machine, or in another PID namespace, is judged by it.
+	HeartbeatAnnotation = "kiamol-e2e/heartbeat"
 )
 
-// Owner is the run that made a namespace: while that process lives on that
-// host the namespace is in use, whatever its age.
+// HeartbeatEvery is how often a live run renews its namespaces' heartbeat;
+// HeartbeatStale is how old one must be before the run is taken for dead:
+// six missed beats, far beyond what a loaded machine delays one by.
+const (
+	HeartbeatEvery = 30 * time.Second
+	HeartbeatStale = 3 * time.Minute
+)
+
+// Owner is the run that made a namespace.
 type Owner struct {
-	RunID string
-	Host  string
-	PID   int
+	RunID   string
+	Host    string
+	PID     int
+	Process string // see ProcessAnnotation; "" where /proc cannot tell
 }
 
 // Self is the owner for a run whose first process is this one.
 func Self(runID string) Owner {
 	host, _ := os.Hostname()
-	return Owner{RunID: runID, Host: host, PID: os.Getpid()}
+	return Owner{RunID: runID, Host: host, PID: os.Getpid(), Process: processID(os.Getpid())}
 }
 
-// Annotations mark a namespace with its owner.
-func (o Owner) Annotations() map[string]string {
-	return map[string]string{HostAnnotation: o.Host, PIDAnnotation: strconv.Itoa(o.PID)}
+// Annotations mark a namespace with its owner and a first heartbeat.
+func (o Owner) Annotations(now time.Time) map[string]string {
+	a := map[string]string{HostAnnotation: o.Host, PIDAnnotation: strconv.Itoa(o.PID), HeartbeatAnnotation: now.UTC().Format(time.RFC3339)}
+	if o.Process != "" {
+		a[ProcessAnnotation] = o.Process
+	}
+	return a
 }
 
-// abandoned says whether ns belongs to a run that is over: one of this host
-// whose process is gone. Namespaces of other hosts are never touched, since
-// another machine's run against the same cluster may be alive.
-func abandoned(ns corev1.Namespace, self Owner) bool {
-	if ns.Labels[RunLabel] == self.RunID || ns.Annotations[HostAnnotation] != self.Host {
+// processID is "<boot ID>/<PID namespace>/<PID>/<start time>" for pid, or
+// "" when /proc does not say.
+func processID(pid int) string {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	pidns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	start := startTime(pid)
+	if start == "" {
+		return ""
+	}
+	return strings.TrimSpace(string(boot)) + "/" + pidns + "/" + strconv.Itoa(pid) + "/" + start
+}
+
+// startTime is field 22 of /proc/<pid>/stat: when the process started, in
+// clock ticks since boot. A reused PID has another.
+func startTime(pid int) string {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
+}
+
+// abandoned says whether ns belongs to a run that is over. On this machine
+// and in this PID namespace that is certain: the recorded process (PID and
+// start time) no longer exists. Anywhere else the run's heartbeat tells: a
+// run that has not renewed it for HeartbeatStale is gone.
+func abandoned(ns corev1.Namespace, self Owner, now time.Time) bool {
+	if ns.Labels[RunLabel] == self.RunID {
 		return false
 	}
-	pid, err := strconv.Atoi(ns.Annotations[PIDAnnotation])
+	owner := ns.Annotations[ProcessAnnotation]
+	if owner != "" && self.Process != "" && sameProcessSpace(owner, self.Process) {
+		return !processAlive(owner)
+	}
+	beat, err := time.Parse(time.RFC3339, ns.Annotations[HeartbeatAnnotation])
+	if err != nil {
+		return false // no heartbeat: an owner we cannot judge is left alone
+	}
+	return now.Sub(beat) > HeartbeatStale
+}
+
+// sameProcessSpace says whether two process IDs share boot and PID namespace,
+// so that one's PID can be looked up in the other's /proc.
+func sameProcessSpace(a, b string) bool {
+	pa, pb := strings.Split(a, "/"), strings.Split(b, "/")
+	return len(pa) == 4 && len(pb) == 4 && pa[0] == pb[0] && pa[1] == pb[1]
+}
+
+func processAlive(id string) bool {
+	parts := strings.Split(id, "/")
+	pid, err := strconv.Atoi(parts[2])
 	if err != nil || pid <= 0 {
-		return false
+		return true // malformed: keep it rather than risk a live run's
 	}
-	return !alive(pid)
+	return startTime(pid) == parts[3]
 }
 
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// Namespaces deletes the namespaces abandoned by earlier runs on this host
-// and returns their names.
+// Namespaces deletes the namespaces abandoned by ended runs and returns
+// their names.
 func Namespaces(ctx context.Context, cs kubernetes.Interface, self Owner, log io.Writer) ([]string, error) {
 	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: SpecLabel + "=true"})
 	if err != nil {
@@ -76,7 +152,7 @@ func Namespaces(ctx context.Context, cs kubernetes.Interface, self Owner, log io
 	}
 	var swept []string
 	for _, ns := range list.Items {
-		if !abandoned(ns, self) {
+		if !abandoned(ns, self, time.Now()) {
 			continue
 		}
 		if ns.DeletionTimestamp == nil {
@@ -88,7 +164,7 @@ func Namespaces(ctx context.Context, cs kubernetes.Interface, self Owner, log io
 		swept = append(swept, ns.Name)
 	}
 	if len(swept) > 0 {
-		fmt.Fprintf(log, "[sweep] deleting %d namespace(s) left by earlier interrupted runs: %v\n", len(swept), swept)
+		fmt.Fprintf(log, "[sweep] deleting %d namespace(s) left by ended runs: %v\n", len(swept), swept)
 	}
 	return swept, nil
 }
@@ -136,6 +212,25 @@ func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within
 			sort.Strings(left)
 			return fmt.Errorf("namespaces of run %s still there after %s: %v", runID, within, left)
 		case <-time.After(poll):
+		}
+	}
+}
+
+// Heartbeat renews the heartbeat of the namespaces names returns (this
+// process's live ones) every HeartbeatEvery until ctx ends. A namespace that
+// is gone or going is skipped; a failed renewal is tried again next beat.
+func Heartbeat(ctx context.Context, cs kubernetes.Interface, names func() []string) {
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		patch := []byte(`{"metadata":{"annotations":{"` + HeartbeatAnnotation + `":"` + time.Now().UTC().Format(time.RFC3339) + `"}}}`)
+		for _, n := range names() {
+			_, _ = cs.CoreV1().Namespaces().Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
 		}
 	}
 }

@@ -1,48 +1,115 @@
 package sweep
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
-// deadPID is the PID of a process that has exited and been reaped.
-func deadPID(t *testing.T) int {
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
+// deadProcess is the process ID of a process that has exited and been reaped.
+func deadProcess(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command("sleep", "0.01")
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd.Process.Pid
+	id := processID(cmd.Process.Pid)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if id == "" {
+		t.Skip("this system's /proc does not tell process start times")
+	}
+	return id
 }
 
-func nsOf(run, host string, pid int) corev1.Namespace {
+func nsOf(name, run string, annotations map[string]string) corev1.Namespace {
 	return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:        "pods-x",
+		Name:        name,
 		Labels:      map[string]string{RunLabel: run, SpecLabel: "true"},
-		Annotations: map[string]string{HostAnnotation: host, PIDAnnotation: strconv.Itoa(pid)},
+		Annotations: annotations,
 	}}
 }
 
 func TestAbandoned(t *testing.T) {
 	self := Self("now")
-	dead := deadPID(t)
+	if self.Process == "" {
+		t.Skip("this system's /proc does not tell process start times")
+	}
+	now := time.Now()
+	fresh, stale := now.Add(-time.Minute).Format(time.RFC3339), now.Add(-HeartbeatStale-time.Minute).Format(time.RFC3339)
+	parent := processID(os.Getppid())
+	parts := strings.Split(parent, "/")
+	reused := strings.Join([]string{parts[0], parts[1], parts[2], "1"}, "/") // the parent's PID, another start time
+	elsewhere := "another-boot-id/pid:[1]/" + strconv.Itoa(os.Getppid()) + "/" + parts[3]
+	dead := deadProcess(t)
 	for _, tc := range []struct {
 		name string
 		ns   corev1.Namespace
 		want bool
 	}{
-		{"an earlier run on this host whose process is gone", nsOf("then", self.Host, dead), true},
-		{"a run on this host still alive", nsOf("then", self.Host, os.Getppid()), false},
-		{"this very run", nsOf("now", self.Host, dead), false},
-		{"another host's run, whatever its PID", nsOf("then", "elsewhere", dead), false},
-		{"no owner recorded", corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{RunLabel: "old"}}}, false},
+		{"an ended run in this process space, heartbeat still fresh", nsOf("a", "then", map[string]string{ProcessAnnotation: dead, HeartbeatAnnotation: fresh}), true},
+		{"a live run in this process space, heartbeat stale", nsOf("b", "then", map[string]string{ProcessAnnotation: parent, HeartbeatAnnotation: stale}), false},
+		{"its PID now belongs to another process", nsOf("c", "then", map[string]string{ProcessAnnotation: reused, HeartbeatAnnotation: fresh}), true},
+		{"this very run", nsOf("d", "now", map[string]string{ProcessAnnotation: dead}), false},
+		{"a run elsewhere (same PID, other boot) with a fresh heartbeat", nsOf("e", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: fresh}), false},
+		{"a run elsewhere whose heartbeat stopped", nsOf("f", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), true},
+		{"an owner that says nothing", nsOf("g", "old", nil), false},
 	} {
-		if got := abandoned(tc.ns, self); got != tc.want {
+		if got := abandoned(tc.ns, self, now); got != tc.want {
 			t.Errorf("%s: abandoned = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Namespaces deletes only abandoned namespaces of the suite: never a live
+// run's, never one without the suite's label.
+func TestNamespacesSweepsOnlyEndedRuns(t *testing.T) {
+	self := Self("now")
+	if self.Process == "" {
+		t.Skip("this system's /proc does not tell process start times")
+	}
+	dead := deadProcess(t)
+	ended := nsOf("pods-ended", "then", map[string]string{ProcessAnnotation: dead})
+	live := nsOf("pods-live", "other", map[string]string{ProcessAnnotation: processID(os.Getppid())})
+	users := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "users-own", Annotations: map[string]string{ProcessAnnotation: dead}}}
+	cs := fake.NewClientset(&ended, &live, &users)
+	swept, err := Namespaces(context.Background(), cs, self, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(swept, []string{"pods-ended"}) {
+		t.Errorf("swept %v, want only pods-ended", swept)
+	}
+	list, _ := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	var left []string
+	for _, ns := range list.Items {
+		left = append(left, ns.Name)
+	}
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"pods-live", "users-own"}) {
+		t.Errorf("left %v", left)
+	}
+}
+
+// A new namespace's annotations name this process beyond doubt.
+func TestOwnerAnnotations(t *testing.T) {
+	o := Self("r1")
+	a := o.Annotations(time.Unix(0, 0))
+	if a[HeartbeatAnnotation] != "1970-01-01T00:00:00Z" || a[PIDAnnotation] != strconv.Itoa(os.Getpid()) {
+		t.Errorf("annotations %v", a)
+	}
+	if o.Process != "" && !processAlive(a[ProcessAnnotation]) {
+		t.Errorf("this process is not alive by its own annotation %q", a[ProcessAnnotation])
 	}
 }

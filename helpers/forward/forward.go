@@ -1,6 +1,6 @@
-// Package portforward forwards a local port on 127.0.0.1 to a pod, the way
-// `kubectl port-forward` does: WebSocket first, SPDY when the server cannot
-// upgrade, and a local port the kernel picks so parallel specs never collide.
+// Package forward runs `kubectl port-forward` as the book does, on a local
+// port the kernel picks (so parallel specs never collide), and fetches pages
+// through it. kubectl's own code picks the Pod behind `deploy/NAME`.
 package forward
 
 import (
@@ -9,171 +9,77 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
+	"regexp"
+	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/portforward"
-	"k8s.io/client-go/transport/spdy"
-
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
 )
 
-// Session is one running forward.
+// Session is one running `kubectl port-forward`.
 type Session struct {
-	LocalPort uint16
-	stop      chan struct{}
-	errOut    *lockedBuffer
-	ended     chan struct{}
-	endErr    error
+	Target    string // pod/NAME or deploy/NAME
+	LocalPort int
+	proc      *kubectl.Process
 }
 
-// problem says what the forwarder itself reported, if anything: when a GET
-// fails, the cause is usually on the pod's side of the tunnel.
-func (s *Session) problem() string {
-	var parts []string
-	if e := strings.TrimSpace(s.errOut.String()); e != "" {
-		parts = append(parts, "forwarder said: "+e)
+// forwarding is the line kubectl prints once it listens.
+var forwarding = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
+
+// Start runs `kubectl port-forward TARGET :PORT` on 127.0.0.1 and waits
+// until it listens (within ready).
+func Start(ctx context.Context, k kubectl.Kubectl, target string, port int, ready time.Duration) (*Session, error) {
+	p, err := k.Start(ctx, "port-forward", "--address", "127.0.0.1", target, ":"+strconv.Itoa(port))
+	if err != nil {
+		return nil, err
 	}
-	select {
-	case <-s.ended:
-		parts = append(parts, fmt.Sprintf("forwarding stopped (%v)", s.endErr))
-	default:
+	wait, cancel := context.WithTimeout(ctx, ready)
+	defer cancel()
+	m, err := p.WaitFor(wait, forwarding)
+	if err != nil {
+		p.Stop()
+		return nil, err
 	}
-	return strings.Join(parts, "; ")
+	local, _ := strconv.Atoi(m[1])
+	return &Session{Target: target, LocalPort: local, proc: p}, nil
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// Command is the session's command line, for messages.
+func (s *Session) Command() string { return s.proc.Command }
 
 // URL is the forwarded port's base address.
 func (s *Session) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.LocalPort) }
 
-// Close stops forwarding and frees the local port.
-func (s *Session) Close() {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.ended
-}
+// Close stops kubectl and frees the port.
+func (s *Session) Close() { s.proc.Stop() }
 
-// ToPod forwards 127.0.0.1:<free port> to the pod's port.
-func ToPod(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, namespace, pod string, port int) (*Session, error) {
-	req := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward")
-	transport, upgrader, err := spdy.RoundTripperFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	spdyDialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, req.URL())
-	wsDialer, err := portforward.NewSPDYOverWebsocketDialer(req.URL(), cfg)
-	if err != nil {
-		return nil, err
-	}
-	dialer := portforward.NewFallbackDialer(wsDialer, spdyDialer, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+// Problem is what kubectl has said about the forward, if anything.
+func (s *Session) Problem() string { return s.proc.Problem() }
 
-	s := &Session{stop: make(chan struct{}), errOut: &lockedBuffer{}, ended: make(chan struct{})}
-	ready := make(chan struct{})
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)}, s.stop, ready, io.Discard, s.errOut)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		s.endErr = fw.ForwardPorts()
-		close(s.ended)
-	}()
-	select {
-	case <-ready:
-	case <-s.ended:
-		return nil, fmt.Errorf("port-forward to pod %s/%s:%d: %s", namespace, pod, port, s.problem())
-	case <-ctx.Done():
-		s.Close()
-		return nil, ctx.Err()
-	}
-	ports, err := fw.GetPorts()
-	if err != nil || len(ports) != 1 {
-		s.Close()
-		return nil, fmt.Errorf("port-forward to pod %s/%s: no local port (%v)", namespace, pod, err)
-	}
-	s.LocalPort = ports[0].Local
-	return s, nil
-}
-
-// PodForDeployment picks the pod `kubectl port-forward deploy/NAME` would:
-// one selected by the Deployment's selector that is Running and Ready,
-// preferring the longest-ready.
-func PodForDeployment(ctx context.Context, cs kubernetes.Interface, namespace, name string) (*corev1.Pod, error) {
-	d, err := cs.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil {
-		return nil, err
-	}
-	if sel.Empty() {
-		sel = labels.Nothing()
-	}
-	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, err
-	}
-	var candidates []corev1.Pod
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && diagnose.PodReady(&p) {
-			candidates = append(candidates, p)
-		}
-	}
-	if len(candidates) == 0 {
-		return nil, fmt.Errorf("deployment %s/%s has no Running, Ready pod for %s: %s", namespace, name, sel, diagnose.DescribePods(pods.Items))
-	}
-	sort.Slice(candidates, func(i, j int) bool {
-		return candidates[i].CreationTimestamp.Before(&candidates[j].CreationTimestamp)
-	})
-	return &candidates[0], nil
-}
+// Ended says whether kubectl has stopped forwarding.
+func (s *Session) Ended() bool { return s.proc.Ended() }
 
 // Page is what a GET returned.
 type Page struct {
-	Status int
-	Body   string
+	Status      int
+	ContentType string
+	Body        string
 }
 
-// Get fetches path through the forward, bounded by ctx and a short timeout.
-func Get(ctx context.Context, s *Session, path string) (Page, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// Get fetches path through the forward, bounded by ctx and a per-request
+// limit; a failure carries what kubectl said.
+func Get(ctx context.Context, s *Session, path string, limit time.Duration) (Page, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+path, nil)
 	if err != nil {
 		return Page{}, err
 	}
+	// A User-Agent the access-log claim can find its own request by.
+	req.Header.Set("User-Agent", UserAgent)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		if p := s.problem(); p != "" {
+		if p := s.Problem(); p != "" {
 			return Page{}, fmt.Errorf("%w; %s", err, p)
 		}
 		return Page{}, err
@@ -183,5 +89,8 @@ func Get(ctx context.Context, s *Session, path string) (Page, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Page{}, err
 	}
-	return Page{Status: resp.StatusCode, Body: string(body)}, nil
+	return Page{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(body)}, nil
 }
+
+// UserAgent is what the suite's requests call themselves.
+const UserAgent = "kiamol-e2e"

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -26,35 +27,72 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
-// Create makes a namespace "<prefix>-<random>" and schedules its evidence
-// dump and deletion.
-// The namespace carries the run's labels and owner, so a later run can sweep
-// it should this one be killed before its cleanup.
-func Create(ctx context.Context, cs kubernetes.Interface, prefix string, owner sweep.Owner, artifacts string) string {
+// Input says how to make a spec's namespace.
+type Input struct {
+	Clientset kubernetes.Interface
+	Prefix    string      // the namespace is "<prefix>-<random>"
+	Owner     sweep.Owner // the run, for a later run's sweep
+	Artifacts string      // where a failed spec's evidence goes
+	// Gone bounds the wait, in the spec's cleanup, for the namespace to
+	// leave Terminating; Poll is how often it looks.
+	Gone, Poll time.Duration
+}
+
+// live are this process's namespaces not yet deleted, whose heartbeat it
+// renews so no other run takes them for abandoned.
+var (
+	liveMu    sync.Mutex
+	live      = map[string]bool{}
+	heartbeat sync.Once
+)
+
+func liveNames() []string {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	var out []string
+	for n := range live {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Create makes a namespace "<prefix>-<random>" and schedules, for the end
+// of the spec, its evidence dump (if the spec failed), its deletion, and a
+// wait until it is gone: while other specs run, so the run's end has
+// nothing left to wait for. The namespace carries the run's labels and
+// owner, so a later run can sweep it should this one be killed first.
+func Create(ctx context.Context, in Input) string {
 	GinkgoHelper()
+	cs := in.Clientset
+	heartbeat.Do(func() { go sweep.Heartbeat(context.Background(), cs, liveNames) })
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: prefix + "-",
-		Labels:       map[string]string{sweep.RunLabel: owner.RunID, sweep.SpecLabel: "true"},
-		Annotations:  owner.Annotations(),
+		GenerateName: in.Prefix + "-",
+		Labels:       map[string]string{sweep.RunLabel: in.Owner.RunID, sweep.SpecLabel: "true"},
+		Annotations:  in.Owner.Annotations(time.Now()),
 	}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name
+	liveMu.Lock()
+	live[name] = true
+	liveMu.Unlock()
 	// Cleanup first: whatever fails or is interrupted after this line, the
 	// namespace is still deleted.
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			evidence := Dump(ctx, cs, name)
 			AddReportEntry("namespace "+name+" at failure", evidence, ReportEntryVisibilityFailureOrVerbose)
-			if artifacts != "" {
-				dir := filepath.Join(artifacts, "failures", safe(CurrentSpecReport().FullText()))
+			if in.Artifacts != "" {
+				dir := filepath.Join(in.Artifacts, "failures", safe(CurrentSpecReport().FullText()))
 				if os.MkdirAll(dir, 0o755) == nil {
 					_ = os.WriteFile(filepath.Join(dir, name+".txt"), []byte(evidence), 0o644)
 				}
 			}
 		}
-		err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-		Expect(ignoreNotFound(err)).To(Succeed(), "delete namespace %s", name)
-	}, NodeTimeout(time.Minute))
+		Expect(Delete(ctx, cs, name, in.Gone, in.Poll)).To(Succeed())
+		liveMu.Lock()
+		delete(live, name)
+		liveMu.Unlock()
+	}, NodeTimeout(in.Gone+30*time.Second))
 	// Pods are refused until the namespace's default ServiceAccount exists.
 	// kube-controller-manager makes it, but Pods themselves do not need that
 	// controller: making it here keeps a Pod spec's outcome about Pods.
@@ -63,6 +101,44 @@ func Create(ctx context.Context, cs kubernetes.Interface, prefix string, owner s
 		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
 	}
 	return name
+}
+
+// Delete removes a spec's namespace and waits until it is gone. Its Pods go
+// first with no grace period: the spec is over, and nothing in them needs
+// time to shut down, so the namespace does not wait on the kubelet.
+func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, poll time.Duration) error {
+	zero := int64(0)
+	err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the pods of namespace %s: %w", name, err)
+	}
+	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	deadline := time.Now().Add(within)
+	for {
+		ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			state := "?"
+			if err == nil {
+				state = string(ns.Status.Phase)
+				for _, c := range ns.Status.Conditions {
+					if c.Status == corev1.ConditionTrue {
+						state += "; " + c.Message
+					}
+				}
+			}
+			return fmt.Errorf("namespace %s still there %s after its deletion (%s)", name, within, state)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
 }
 
 // Dump gathers what a stranger needs to see why a spec failed.

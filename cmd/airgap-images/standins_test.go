@@ -1,0 +1,271 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+)
+
+func TestMadisonVersionPicksTheNodeSuite(t *testing.T) {
+	out := " busybox-static | 1:1.37.0-6+b1 | http://deb.debian.org/debian trixie/main amd64 Packages\n" +
+		" busybox-static | 1:1.35.0-4+deb12u2 | http://security.debian.org/debian-security bookworm-security/main amd64 Packages\n" +
+		" busybox-static | 1:1.35.0-4+deb12u1+b1 | http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+	if got := madisonVersion(out, "bookworm"); got != "1:1.35.0-4+deb12u2" {
+		t.Errorf("got %q", got)
+	}
+	if got := madisonVersion(out, "bullseye"); got != "" {
+		t.Errorf("other suite: %q", got)
+	}
+}
+
+func TestParseAppletsSkipsBusyboxAndWantsTheChaptersTools(t *testing.T) {
+	got, err := parseApplets("[\n[[\nbusybox\ncat\nhead\nhostname\nsh\ntar\nwget\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "[ [[ cat head hostname sh tar wget" {
+		t.Errorf("applets %q", got)
+	}
+	if _, err := parseApplets("sh\ncat\n"); err == nil {
+		t.Error("a busybox without tar was accepted")
+	}
+	if _, err := parseApplets("sh\n../x\n"); err == nil {
+		t.Error("a path was accepted as an applet")
+	}
+}
+
+// layerFile is one entry of a layer as a node would unpack it.
+type layerFile struct {
+	hdr  tar.Header
+	data []byte
+}
+
+func readLayer(t *testing.T, p string) map[string]layerFile {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]layerFile{}
+	r := tar.NewReader(f)
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[h.Name]; dup {
+			t.Errorf("%s twice in the layer", h.Name)
+		}
+		out[strings.TrimSuffix(h.Name, "/")] = layerFile{hdr: *h, data: data}
+	}
+}
+
+// TestChapterImagesLayout lays out every chapter image with a stand-in
+// busybox and checks what the chapter's commands rely on is in the layer.
+func TestChapterImagesLayout(t *testing.T) {
+	dir := t.TempDir()
+	bb := &busyboxFiles{bin: filepath.Join(dir, "busybox"), applets: []string{"[", "cat", "head", "hostname", "sh", "tar", "wget"}}
+	if err := os.WriteFile(bb.bin, []byte("busybox binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	progs, err := standInPrograms(fixtures.AllImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bin := range progs {
+		if err := os.WriteFile(filepath.Join(dir, bin), []byte("program "+bin), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := os.ReadFile("../../fixtures/images/hello-kiamol/html/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, ci := range fixtures.AllImages() {
+		seen[ci.Ref] = true
+		files, cfg, err := standInLayout(ci, dir, bb, fixtures.Assets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer := filepath.Join(dir, "layer.tar")
+		if err := writeLayer(layer, files); err != nil {
+			t.Fatal(err)
+		}
+		got := readLayer(t, layer)
+		rel := func(p string) string { return strings.TrimPrefix(p, "/") }
+		ep := got[rel(ci.StandIn.Entrypoint)]
+		if ep.hdr.Typeflag != tar.TypeReg || ep.hdr.Mode != 0o755 || string(ep.data) != "program "+filepath.Base(ci.StandIn.Program) {
+			t.Errorf("%s: entrypoint %s: %+v %q", ci.Ref, ci.StandIn.Entrypoint, ep.hdr, ep.data)
+		}
+		if len(cfg.Entrypoint) != 1 || cfg.Entrypoint[0] != ci.StandIn.Entrypoint {
+			t.Errorf("%s: config entrypoint %v", ci.Ref, cfg.Entrypoint)
+		}
+		if _, ok := cfg.ExposedPorts[strconv.Itoa(ci.StandIn.Port)+"/tcp"]; !ok || len(cfg.ExposedPorts) != 1 {
+			t.Errorf("%s: exposed ports %v, want %d/tcp", ci.Ref, cfg.ExposedPorts, ci.StandIn.Port)
+		}
+		if len(cfg.Env) != 1 || !strings.Contains(cfg.Env[0], ":/bin") {
+			t.Errorf("%s: env %v", ci.Ref, cfg.Env)
+		}
+		if ci.StandIn.Busybox {
+			if b := got["bin/busybox"]; string(b.data) != "busybox binary" || b.hdr.Mode != 0o755 {
+				t.Errorf("%s: /bin/busybox %+v", ci.Ref, b.hdr)
+			}
+			for _, a := range []string{"sh", "tar", "hostname", "wget", "cat", "head", "["} {
+				if l := got["bin/"+a]; l.hdr.Typeflag != tar.TypeSymlink || l.hdr.Linkname != "busybox" {
+					t.Errorf("%s: /bin/%s is not a link to busybox: %+v", ci.Ref, a, l.hdr)
+				}
+			}
+		}
+		if tmp := got["tmp"]; tmp.hdr.Typeflag != tar.TypeDir || tmp.hdr.Mode != 0o1777 {
+			t.Errorf("%s: /tmp %+v, want a folder with mode 1777", ci.Ref, tmp.hdr)
+		}
+		if !strings.HasPrefix(string(got["etc/passwd"].data), "root:x:0:0:") || !strings.HasPrefix(string(got["etc/group"].data), "root:x:0:") {
+			t.Errorf("%s: /etc/passwd %q, /etc/group %q", ci.Ref, got["etc/passwd"].data, got["etc/group"].data)
+		}
+		for dest := range ci.StandIn.Files {
+			if _, ok := got[rel(dest)]; !ok {
+				t.Errorf("%s: %s missing", ci.Ref, dest)
+			}
+		}
+		if ci.Ref == fixtures.HelloKiamol && !bytes.Equal(got[rel(fixtures.HelloKiamolPage)].data, page) {
+			t.Errorf("%s: %s differs from the chapter's page", ci.Ref, fixtures.HelloKiamolPage)
+		}
+		if registryRepoTag(ci.Ref) != ci.Ref+":latest" {
+			t.Errorf("%s goes to %s", ci.Ref, registryRepoTag(ci.Ref))
+		}
+	}
+	for _, want := range []string{fixtures.HelloKiamol, fixtures.Whoami} {
+		if !seen[want] {
+			t.Errorf("no stand-in for %s", want)
+		}
+	}
+}
+
+func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
+	assets := fstest.MapFS{"page.html": {Data: []byte("<h1>hi</h1>")}}
+	base := fixtures.Image{Ref: "kiamol/x", StandIn: fixtures.StandIn{
+		Program: "fixtures/images/x", Entrypoint: "/usr/local/bin/x", Busybox: true,
+		Files: map[string]string{"/srv/index.html": "page.html"}, Port: 80,
+	}}
+	key := func(i fixtures.Image, a fstest.MapFS) string {
+		t.Helper()
+		k, err := chapterImagesKey([]fixtures.Image{i}, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	k0 := key(base, assets)
+	if key(base, assets) != k0 {
+		t.Fatal("the same descriptor gave two keys")
+	}
+	changes := map[string]func(*fixtures.Image){
+		"ref":        func(i *fixtures.Image) { i.Ref = "kiamol/y" },
+		"program":    func(i *fixtures.Image) { i.StandIn.Program = "fixtures/images/y" },
+		"entrypoint": func(i *fixtures.Image) { i.StandIn.Entrypoint = "/x" },
+		"busybox":    func(i *fixtures.Image) { i.StandIn.Busybox = false },
+		"port":       func(i *fixtures.Image) { i.StandIn.Port = 8080 },
+		"file dest":  func(i *fixtures.Image) { i.StandIn.Files = map[string]string{"/srv/other.html": "page.html"} },
+	}
+	for what, change := range changes {
+		i := base
+		i.StandIn.Files = map[string]string{"/srv/index.html": "page.html"}
+		change(&i)
+		if key(i, assets) == k0 {
+			t.Errorf("changing the %s kept the key", what)
+		}
+	}
+	if key(base, fstest.MapFS{"page.html": {Data: []byte("<h1>bye</h1>")}}) == k0 {
+		t.Error("changing an asset's bytes kept the key")
+	}
+	if _, err := chapterImagesKey([]fixtures.Image{base}, fstest.MapFS{}); err == nil {
+		t.Error("a missing asset was not an error")
+	}
+	bad := base
+	bad.StandIn.Entrypoint = "x"
+	if _, err := chapterImagesKey([]fixtures.Image{bad}, assets); err == nil {
+		t.Error("a relative entrypoint was not an error")
+	}
+}
+
+func TestProgramsKeyChangesWithSources(t *testing.T) {
+	repo := t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(repo, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/main.go", "package main")
+	write("a/util.go", "package main // v1")
+	write("a/main_test.go", "package main // test")
+	progs := map[string]string{"a": "a"}
+	k := func() string {
+		key, err := programsKey(repo, "go1.26", progs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	k0 := k()
+	write("a/main_test.go", "package main // test changed")
+	if k() != k0 {
+		t.Error("a test file changed the binaries' key")
+	}
+	write("a/util.go", "package main // v2")
+	if k() == k0 {
+		t.Error("a changed source kept the key")
+	}
+	if _, err := programsKey(repo, "go1.26", map[string]string{"b": "b"}); err == nil {
+		t.Error("a missing program was not an error")
+	}
+}
+
+// TestStandInProgramsUseOnlyTheStandardLibrary holds the programs to what
+// programsKey assumes: their own files are all their binaries depend on.
+func TestStandInProgramsUseOnlyTheStandardLibrary(t *testing.T) {
+	progs, err := standInPrograms(fixtures.AllImages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range progs {
+		files, err := goFiles(filepath.Join("../..", dir))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no Go files (%v)", dir, err)
+		}
+		for _, f := range files {
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range parsed.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if first, _, _ := strings.Cut(p, "/"); strings.Contains(first, ".") {
+					t.Errorf("%s imports %s: key the stand-in build by that too, or drop it", f, p)
+				}
+			}
+		}
+	}
+}

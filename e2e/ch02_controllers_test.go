@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+)
+
+// Chapter 2, section 2.2: running Pods with controllers.
+var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol", Label("ch02", "deployments"), func() {
+	const name = "hello-kiamol-2"
+
+	It("makes one Pod named hello-kiamol-2-<hash>-<suffix>, labelled app and pod-template-hash, selected by app=hello-kiamol-2, owned through a ReplicaSet", func(ctx SpecContext) {
+		ns, k := namespace(ctx, "deploy")
+		d, pod := createHelloDeployment(ctx, k, ns)
+
+		hash := pod.Labels["pod-template-hash"]
+		Expect(hash).NotTo(BeEmpty(), "the Pod carries pod-template-hash")
+		Expect(pod.Name).To(MatchRegexp("^"+regexp.QuoteMeta(name+"-"+hash)+"-[a-z0-9]{5}$"), "the Pod's name is <deployment>-<pod-template-hash>-<5 chars>")
+		Expect(pod.Labels).To(Equal(map[string]string{"app": name, "pod-template-hash": hash}))
+
+		labels := mustRun(ctx, k, "get", "deploy", name, "-o", "jsonpath={.spec.template.metadata.labels}")
+		Expect(labels.Stdout).To(Equal(`{"app":"hello-kiamol-2"}`), "the book shows the template's labels")
+
+		byLabel := mustRun(ctx, k, "get", "pods", "-l", "app="+name, "-o", "name")
+		Expect(lines(byLabel.Stdout)).To(Equal([]string{"pod/" + pod.Name}), "kubectl get pods -l app=%s finds exactly that Pod", name)
+
+		rsRef := metav1.GetControllerOf(&pod)
+		Expect(rsRef).NotTo(BeNil(), "the Pod has a controller")
+		Expect(rsRef.Kind).To(Equal("ReplicaSet"))
+		rs, err := clientset.AppsV1().ReplicaSets(ns).Get(ctx, rsRef.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		dRef := metav1.GetControllerOf(rs)
+		Expect(dRef).NotTo(BeNil(), "the ReplicaSet has a controller")
+		Expect(*dRef).To(And(HaveField("Kind", "Deployment"), HaveField("Name", name), HaveField("UID", d.UID)))
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("replaces a Pod relabelled app=hello-kiamol-x (two Pods), and deletes one when the label is restored (back to one)", func(ctx SpecContext) {
+		ns, k := namespace(ctx, "deploy")
+		_, original := createHelloDeployment(ctx, k, ns)
+
+		out := mustRun(ctx, k, "label", "pods", "-l", "app="+name, "--overwrite", "app=hello-kiamol-x")
+		Expect(strings.TrimSpace(out.Stdout)).To(Equal("pod/" + original.Name + " labeled"))
+		Eventually(ctx, podsNamed(ctx, ns, name+"-")).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(And(
+			HaveLen(2),
+			ContainElement(And(HaveField("ObjectMeta.Name", original.Name), HaveField("ObjectMeta.Labels", HaveKeyWithValue("app", "hello-kiamol-x")), WithTransform(controllerOf, BeNil()))),
+			ContainElement(And(HaveField("ObjectMeta.Name", Not(Equal(original.Name))), HaveField("ObjectMeta.Labels", HaveKeyWithValue("app", name)))),
+		), func() string {
+			return "the Deployment lets the relabelled Pod go and creates a replacement: " + health.Deployment(ctx, ns, name).Why
+		})
+
+		mustRun(ctx, k, "label", "pods", "-l", "app=hello-kiamol-x", "--overwrite", "app="+name)
+		Eventually(ctx, podsNamed(ctx, ns, name+"-")).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(And(
+			HaveLen(1),
+			HaveEach(HaveField("ObjectMeta.Labels", HaveKeyWithValue("app", name))),
+			allRunningAndReady(),
+		), func() string {
+			return "with the label restored, the Deployment has one Pod too many and deletes one: " + health.Deployment(ctx, ns, name).Why
+		})
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("serves the app's page through kubectl port-forward deploy/hello-kiamol-2 :80, from the Pod the Deployment selects", Label("port-forward"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "deploy")
+		_, pod := createHelloDeployment(ctx, k, ns)
+		pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/"+name), "/?from=deploy", fixtures.HelloKiamolHeading)
+		// kubectl picked the Pod; its access log says which one served.
+		Eventually(ctx, func() (string, error) { return podLog(ctx, ns, pod.Name) }).
+			WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).
+			Should(ContainSubstring(`"GET /?from=deploy HTTP/1.1" 200`), "the request reached the Deployment's Pod %s", pod.Name)
+	}, SpecTimeout(timeouts.Chapter))
+})
+
+// createHelloDeployment is `kubectl create deployment hello-kiamol-2`; it
+// waits for the Deployment's one Pod.
+func createHelloDeployment(ctx SpecContext, k kubectl.Kubectl, ns string) (*appsv1.Deployment, corev1.Pod) {
+	GinkgoHelper()
+	out := mustRun(ctx, k, "create", "deployment", "hello-kiamol-2", "--image="+image(fixtures.HelloKiamol))
+	Expect(strings.TrimSpace(out.Stdout)).To(Equal("deployment.apps/hello-kiamol-2 created"))
+	d, pods := deploymentMustRun(ctx, ns, "hello-kiamol-2", 1)
+	return d, pods[0]
+}
+
+// podsNamed lists the pods whose names start with prefix and that are not
+// being deleted, as `kubectl get pods` shows them once deletion is done.
+func podsNamed(ctx SpecContext, ns, prefix string) func(Gomega) []corev1.Pod {
+	return func(g Gomega) []corev1.Pod {
+		list, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		var out []corev1.Pod
+		for _, p := range list.Items {
+			if strings.HasPrefix(p.Name, prefix) && p.DeletionTimestamp == nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+}
+
+func controllerOf(p corev1.Pod) *metav1.OwnerReference { return metav1.GetControllerOf(&p) }
+
+// podLog is the pod's container log as the API serves it.
+func podLog(ctx SpecContext, ns, pod string) (string, error) {
+	raw, err := clientset.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		return "", fmt.Errorf("logs of pod %s/%s: %w", ns, pod, err)
+	}
+	return string(raw), nil
+}

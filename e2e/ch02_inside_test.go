@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
+)
+
+// Chapter 2, section 2.4: working with applications in Pods. exec, logs and
+// cp go through the API server to the node's kubelet, like port-forward:
+// they are what a misconfigured distribution breaks first.
+var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", Label("ch02", "inside"), func() {
+	It("runs a command in the container: kubectl exec hello-kiamol -- sh -c 'hostname -i' prints the Pod's IP", Label("exec"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "inside")
+		pod := runHelloKiamol(ctx, k, ns)
+		out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "hostname -i")
+		Expect(strings.Fields(out.Stdout)).To(ContainElement(pod.Status.PodIP), "the container's own address is the Pod's IP")
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("reaches the app from inside its container: wget -O - http://localhost | head -n 4 shows the page", Label("exec"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "inside")
+		runHelloKiamol(ctx, k, ns)
+		out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
+		Expect(out.Stdout).To(ContainSubstring(fixtures.HelloKiamolHeading), "the first lines of the page, fetched inside the Pod")
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("logs each request: a GET through port-forward shows in kubectl logs --tail=2 hello-kiamol as an access-log line", Label("logs", "port-forward"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "inside")
+		runHelloKiamol(ctx, k, ns)
+		pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/?from=logs", fixtures.HelloKiamolHeading)
+		// nginx's combined format: address, time, request, status, size,
+		// referer, user agent.
+		line := regexp.MustCompile(`\[[^]]+\] "GET /\?from=logs HTTP/1\.1" 200 \d+ "-" "` + regexp.QuoteMeta(forward.UserAgent) + `"`)
+		Eventually(ctx, func() (string, error) {
+			r, err := kube().In(ns).Run(ctx, "logs", "--tail=2", "hello-kiamol")
+			return r.Stdout, err
+		}).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(MatchRegexp(line.String()),
+			"kubectl logs --tail=2 hello-kiamol shows the request")
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("finds a Deployment's Pod's logs by label: kubectl logs --tail=1 -l app=hello-kiamol-4", Label("logs", "port-forward"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "inside")
+		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "deployment.yaml"))
+		deploymentMustRun(ctx, ns, "hello-kiamol-4", 1)
+		pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/hello-kiamol-4"), "/?from=label", fixtures.HelloKiamolHeading)
+		Eventually(ctx, func() (string, error) {
+			r, err := kube().In(ns).Run(ctx, "logs", "--tail=1", "-l", "app=hello-kiamol-4")
+			return r.Stdout, err
+		}).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(ContainSubstring(`"GET /?from=label HTTP/1.1" 200`),
+			"the Deployment's Pod's last log line is the request")
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("copies a file out of the container: kubectl cp hello-kiamol:/usr/share/nginx/html/index.html gives the page that is served", Label("cp", "port-forward"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "inside")
+		runHelloKiamol(ctx, k, ns)
+		dest := filepath.Join(GinkgoT().TempDir(), "kiamol", "ch02", "index.html")
+		Expect(os.MkdirAll(filepath.Dir(dest), 0o755)).To(Succeed())
+		mustRun(ctx, k, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
+		copied, err := os.ReadFile(dest)
+		Expect(err).NotTo(HaveOccurred(), "kubectl cp wrote %s", dest)
+		Expect(string(copied)).To(ContainSubstring(fixtures.HelloKiamolHeading))
+
+		served := pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
+		Expect(served.Body).To(Equal(string(copied)), "the file in the container is the page it serves")
+	}, SpecTimeout(timeouts.Chapter))
+})

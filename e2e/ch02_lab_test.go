@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+)
+
+// Chapter 2, section 2.6: the lab. A Deployment of the whoami app whose
+// Pods and selector carry two labels; the app names the Pod it runs in.
+var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), func() {
+	It("runs from its manifest with labels app=whoami and version=ch02 on the Deployment, its selector and its Pod", func(ctx SpecContext) {
+		ns, k := namespace(ctx, "lab")
+		Expect(mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "lab/solution/deployment.yaml")).Stdout).To(Equal("deployment.apps/whoami created\n"))
+		d, pods := deploymentMustRun(ctx, ns, "whoami", 1)
+		want := map[string]string{"app": "whoami", "version": "ch02"}
+		Expect(d.Labels).To(Equal(want))
+		Expect(d.Spec.Selector.MatchLabels).To(Equal(want), "the selector needs both labels")
+		Expect(pods[0].Labels).To(And(HaveKeyWithValue("app", "whoami"), HaveKeyWithValue("version", "ch02")))
+		byLabels := mustRun(ctx, k, "get", "pods", "-l", "app=whoami,version=ch02", "-o", "custom-columns=NAME:metadata.name", "--no-headers")
+		Expect(lines(byLabels.Stdout)).To(Equal([]string{pods[0].Name}))
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("answers through kubectl port-forward deploy/whoami :80 with the Pod's name, which kubectl exec deploy/whoami -- sh -c 'hostname' prints too", Label("port-forward", "exec"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "lab")
+		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "lab/solution/deployment.yaml"))
+		_, pods := deploymentMustRun(ctx, ns, "whoami", 1)
+
+		page := pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/whoami"), "/", "I'm ")
+		var answer string
+		Expect(json.Unmarshal([]byte(page.Body), &answer)).To(Succeed(), "the app answers with a JSON string: %s", page.Body)
+		Expect(answer).To(MatchRegexp(`^I'm \S+ running on \S.*`), "I'm <host> running on <OS>")
+		host := strings.Fields(answer)[1]
+		Expect(host).To(Equal(pods[0].Name), "the app's host name is its Pod's name")
+
+		out := mustRun(ctx, k, "exec", "deploy/whoami", "--", "sh", "-c", "hostname")
+		Expect(strings.TrimSpace(out.Stdout)).To(Equal(host), "kubectl exec deploy/whoami reaches the same Pod")
+	}, SpecTimeout(timeouts.Chapter))
+})

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+)
+
+// Chapter 2, section 2.1: how Kubernetes runs and manages containers.
+var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol", Label("ch02", "pods"), func() {
+	It("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed by kubectl get pods", func(ctx SpecContext) {
+		ns, k := namespace(ctx, "pods")
+		pod := runHelloKiamol(ctx, k, ns)
+
+		podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
+		Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
+		Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
+		Expect(podIP.Equal(hostIP)).To(BeFalse(), "the pod has its own virtual IP, not its node's (%s)", hostIP)
+
+		columns := mustRun(ctx, k, "get", "pod", "hello-kiamol", "--output", "custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP")
+		Expect(lines(columns.Stdout)).To(HaveLen(2), "a header and one row:\n%s", columns.Stdout)
+		Expect(strings.Fields(lines(columns.Stdout)[1])).To(Equal([]string{"hello-kiamol", pod.Status.HostIP, pod.Status.PodIP}), "kubectl prints the IPs the API has")
+
+		list := mustRun(ctx, k, "get", "pods")
+		Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("names its container by the runtime that runs it: the containerID's scheme is the node's runtime", func(ctx SpecContext) {
+		ns, k := namespace(ctx, "pods")
+		pod := runHelloKiamol(ctx, k, ns)
+
+		out := mustRun(ctx, k, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+		id := strings.TrimSpace(out.Stdout)
+		Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
+		Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
+		node, err := clientset.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		runtime := node.Status.NodeInfo.ContainerRuntimeVersion
+		Expect(containerruntime.Scheme(id)).To(Equal(containerruntime.Scheme(runtime)),
+			"containerID %s and node %s's runtime %s", id, node.Name, runtime)
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again", Label("self-healing"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "pods")
+		pod := runHelloKiamol(ctx, k, ns)
+		before := viewOf(pod)
+
+		healed := removeContainerAndWaitHealed(ctx, pod)
+		// crictl rm -f deletes the container's record with it, so the kubelet
+		// starts attempt 0 again and restartCount does not rise (containerd).
+		if containerruntime.Scheme(before.ContainerID) == "containerd" {
+			Expect(healed.RestartCount).To(Equal(before.RestartCount), "restartCount after crictl rm -f")
+		}
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("serves the app's page through kubectl port-forward pod/hello-kiamol :80", Label("port-forward"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "pods")
+		runHelloKiamol(ctx, k, ns)
+		pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
+	}, SpecTimeout(timeouts.Chapter))
+
+	It("keeps serving through the same port-forward after its container is replaced", Label("port-forward", "self-healing"), func(ctx SpecContext) {
+		ns, k := namespace(ctx, "pods")
+		pod := runHelloKiamol(ctx, k, ns)
+		session := forwardTo(ctx, k, "pod/hello-kiamol")
+		pageMustBeServed(ctx, session, "/", fixtures.HelloKiamolHeading)
+
+		removeContainerAndWaitHealed(ctx, pod)
+		pageMustBeServed(ctx, session, "/", fixtures.HelloKiamolHeading)
+	}, SpecTimeout(timeouts.Chapter))
+})
+
+// runHelloKiamol is the chapter's first command, then its wait; it checks
+// that kubectl made what the book says: a bare Pod labelled run=hello-kiamol
+// whose one container, also hello-kiamol, runs the chapter's image.
+func runHelloKiamol(ctx SpecContext, k kubectl.Kubectl, ns string) *corev1.Pod {
+	GinkgoHelper()
+	img := image(fixtures.HelloKiamol)
+	out := mustRun(ctx, k, "run", "hello-kiamol", "--image="+img)
+	Expect(strings.TrimSpace(out.Stdout)).To(Equal("pod/hello-kiamol created"))
+	pod := podMustBeReady(ctx, ns, "hello-kiamol")
+	Expect(pod.Labels).To(HaveKeyWithValue("run", "hello-kiamol"), "kubectl run labels the Pod run=NAME")
+	Expect(metav1.GetControllerOf(pod)).To(BeNil(), "kubectl run makes a bare Pod, owned by nothing")
+	Expect(pod.Spec.Containers).To(ConsistOf(And(HaveField("Name", "hello-kiamol"), HaveField("Image", img))))
+	return pod
+}
+
+// podView is the part of a pod the self-healing claim is about; polls
+// return it so a timeout prints these few fields, not the whole object.
+type podView struct {
+	UID          types.UID
+	ContainerID  string
+	RestartCount int32
+	Ready        bool
+}
+
+func viewOf(p *corev1.Pod) podView {
+	v := podView{UID: p.UID, Ready: isReady(p)}
+	if len(p.Status.ContainerStatuses) > 0 {
+		v.ContainerID = p.Status.ContainerStatuses[0].ContainerID
+		v.RestartCount = p.Status.ContainerStatuses[0].RestartCount
+	}
+	return v
+}
+
+// removeContainerAndWaitHealed removes the pod's container behind the
+// kubelet's back, the chapter's way, and waits for the same pod to run a new
+// one, Ready.
+func removeContainerAndWaitHealed(ctx SpecContext, pod *corev1.Pod) podView {
+	GinkgoHelper()
+	before := viewOf(pod)
+	By("remove container hello-kiamol through the node's runtime, found by label io.kubernetes.container.name=hello-kiamol")
+	removal, err := containerruntime.Remove(ctx, pod, "hello-kiamol", timeouts.RuntimeCall)
+	if errors.Is(err, containerruntime.ErrUnreachable) && !the.Own {
+		Skip("self-healing needs the node's container runtime: " + err.Error())
+	}
+	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))
+	removed := time.Now()
+
+	var healed podView
+	var last *corev1.Pod
+	Eventually(ctx, func(g Gomega) podView {
+		p, err := clientset.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "the Pod itself is still there")
+		last, healed = p, viewOf(p)
+		if !healed.Ready {
+			if c := health.Pod(ctx, p); c.Final {
+				StopTrying(fmt.Sprintf("pod %s/%s cannot run a new container: %s", p.Namespace, p.Name, c.Why)).Now()
+			}
+		}
+		return healed
+	}).WithTimeout(timeouts.SelfHeal).WithPolling(timeouts.Poll).Should(And(
+		HaveField("UID", before.UID),
+		HaveField("ContainerID", Not(Equal(before.ContainerID))),
+		HaveField("Ready", BeTrue()),
+	), func() string {
+		return fmt.Sprintf("pod %s/%s did not replace container %s: %s", pod.Namespace, pod.Name, before.ContainerID, health.Pod(ctx, last).Why)
+	})
+	report := fmt.Sprintf("%s -> new container Ready after %s", strings.Join(removal.Commands, " && "), time.Since(removed).Round(10*time.Millisecond))
+	if removal.Note != "" {
+		report += " (" + removal.Note + ")"
+	}
+	AddReportEntry("self-healing", report)
+	return healed
+}

@@ -1,0 +1,100 @@
+package clusterinfo
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func node(name string, conditions ...corev1.NodeCondition) corev1.Node {
+	return corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Status: corev1.NodeStatus{
+			Conditions: conditions,
+			NodeInfo: corev1.NodeSystemInfo{OSImage: "Debian GNU/Linux 12 (bookworm)", KernelVersion: "6.1.0-31-amd64",
+				ContainerRuntimeVersion: "containerd://2.1.4", KubeletVersion: "v1.34.4"},
+		},
+	}
+}
+
+func ready(status corev1.ConditionStatus, reason, message string) corev1.NodeCondition {
+	return corev1.NodeCondition{Type: corev1.NodeReady, Status: status, Reason: reason, Message: message}
+}
+
+func TestHealth(t *testing.T) {
+	pressure := corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse}
+	for _, tc := range []struct {
+		name  string
+		nodes []corev1.Node
+		want  string
+	}{
+		{"every node Ready", []corev1.Node{node("b", pressure, ready(corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"))}, ""},
+		{"the kubelet stopped posting", []corev1.Node{
+			node("kiamol-e2e-control-plane", ready(corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status.")),
+		}, "node kiamol-e2e-control-plane NotReady: Kubelet stopped posting node status."},
+		{"no message: the status and reason", []corev1.Node{node("w", ready(corev1.ConditionFalse, "KubeletNotReady", ""))},
+			"node w NotReady: Ready=False (KubeletNotReady)"},
+		{"no Ready condition at all", []corev1.Node{node("w")}, "node w NotReady: it reports no Ready condition"},
+		{"two nodes, in name order, one line", []corev1.Node{
+			node("worker", ready(corev1.ConditionFalse, "KubeletNotReady", "container runtime network not ready:\n NetworkReady=false")),
+			node("control-plane", ready(corev1.ConditionTrue, "", "")),
+			node("another", ready(corev1.ConditionUnknown, "", "Kubelet stopped posting node status.")),
+		}, "node another NotReady: Kubelet stopped posting node status.; node worker NotReady: container runtime network not ready: NetworkReady=false"},
+		{"no nodes", nil, "the cluster has no nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Health(tc.nodes); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRead(t *testing.T) {
+	notReady := node("kiamol-e2e-worker", ready(corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status."))
+	cs := fake.NewClientset(&notReady)
+	cs.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.34.4"}
+	info, err := Read(context.Background(), cs, "kind-kiamol-e2e", "https://127.0.0.1:1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Info{Name: "kind-kiamol-e2e", Server: "https://127.0.0.1:1234", Version: "v1.34.4",
+		Nodes: []Node{{Name: "kiamol-e2e-worker", OSImage: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0-31-amd64",
+			Runtime: "containerd://2.1.4", Kubelet: "v1.34.4"}},
+		Health: "node kiamol-e2e-worker NotReady: Kubelet stopped posting node status."}
+	if !reflect.DeepEqual(info, want) {
+		t.Errorf("got  %+v\nwant %+v", info, want)
+	}
+}
+
+// TestJSONNamesAreStable: reports of earlier runs are read back, so the
+// names stay; the fields added later are left out when unset.
+func TestJSONNamesAreStable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		info Info
+		want string
+	}{
+		{"healthy, created", Info{Name: "kind-kiamol-e2e", Version: "v1.34.4", Images: "airgap"},
+			`{"name":"kind-kiamol-e2e","server":"","version":"v1.34.4","existing":false,"images":"airgap","nodes":null}`},
+		{"reused, broken", Info{Name: "kind-kiamol-e2e", Reused: true, Health: "node x NotReady: gone"},
+			`{"name":"kind-kiamol-e2e","server":"","version":"","existing":false,"images":"","nodes":null,"reused":true,"health":"node x NotReady: gone"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.info.JSON(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			var back Info
+			if err := json.Unmarshal([]byte(tc.info.JSON()), &back); err != nil || !reflect.DeepEqual(back, tc.info) {
+				t.Errorf("round trip: %+v, %v", back, err)
+			}
+		})
+	}
+}

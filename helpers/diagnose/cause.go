@@ -1,0 +1,188 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+)
+
+// Cause is why an object does not get where a claim waits for it to be,
+// deepest cause first. Final says the cause is certain and will not go away
+// by waiting (an image that does not exist, a node that stopped reporting,
+// a controller with no leader), so the claim can stop and say so at once.
+type Cause struct {
+	Why   string
+	Final bool
+}
+
+// Pod explains a Pod that is not Running and Ready.
+func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
+	if p == nil {
+		return Cause{Why: "no pod"}
+	}
+	var parts []string
+	final := false
+	cluster := h.Established(ctx)
+
+	// The kubelet's own words first: they name images, crashes, configs.
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
+			parts = append(parts, fmt.Sprintf("container %s: %s %s", cs.Name, w.Reason, strings.TrimSpace(w.Message)))
+			if imageGone(w) {
+				final = true
+			}
+			if isPull(w.Reason) && strings.Contains(cluster, "registry") {
+				final = true
+			}
+		}
+	}
+	if p.Spec.NodeName == "" {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+				parts = append(parts, fmt.Sprintf("not scheduled: %s %s", c.Reason, c.Message))
+			}
+		}
+		if ControllerDown(cluster, "kube-scheduler") || strings.Contains(cluster, "NotReady") {
+			final = true
+		}
+	} else if n, err := h.cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err == nil {
+		if nr := NodeNotReady(n); nr != "" {
+			parts = append(parts, "its "+nr)
+			if strings.Contains(cluster, "node "+n.Name+" NotReady") {
+				final = true
+			}
+		}
+	}
+	for _, e := range podEvents(ctx, h, p, "FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox") {
+		parts = append(parts, e)
+		if ControllerDown(cluster, "kube-controller-manager") {
+			// e.g. configmap kube-root-ca.crt, which that controller
+			// publishes into every namespace, will never come
+			final = true
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, DescribePod(p))
+	} else {
+		parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s", p.Namespace, p.Name, p.Status.Phase))
+	}
+	if cluster != "" {
+		parts = append([]string{"cluster: " + cluster}, parts...)
+	}
+	return Cause{Why: strings.Join(parts, "; "), Final: final}
+}
+
+// imageGone says a pull failed for good: the registry says the image or
+// tag does not exist, or the name is not an image name.
+func imageGone(w *corev1.ContainerStateWaiting) bool {
+	if w.Reason == "InvalidImageName" {
+		return true
+	}
+	if !isPull(w.Reason) {
+		return false
+	}
+	m := strings.ToLower(w.Message)
+	return strings.Contains(m, "not found") || strings.Contains(m, "manifest unknown") || strings.Contains(m, "pull access denied")
+}
+
+func isPull(reason string) bool { return reason == "ErrImagePull" || reason == "ImagePullBackOff" }
+
+// podEvents are the pod's latest events of the given reasons, one line
+// each, newest last.
+func podEvents(ctx context.Context, h *Health, p *corev1.Pod, reasons ...string) []string {
+	sel := fields.Set{"involvedObject.name": p.Name, "involvedObject.kind": "Pod"}.AsSelector().String()
+	list, err := h.cs.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return nil
+	}
+	items := list.Items
+	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range items {
+		if e.InvolvedObject.UID != "" && e.InvolvedObject.UID != p.UID {
+			continue // an earlier pod of the same name
+		}
+		for _, r := range reasons {
+			if e.Reason == r && !seen[e.Message] {
+				seen[e.Message] = true
+				out = append(out, e.Reason+": "+strings.TrimSpace(e.Message))
+			}
+		}
+	}
+	if len(out) > 2 {
+		out = out[len(out)-2:]
+	}
+	return out
+}
+
+// Deployment explains a Deployment whose Pods are not there or not Ready:
+// a Pod's own cause first (ErrImagePull says more than "minimum
+// availability"), then how far the controllers got.
+func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
+	d, err := h.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return Cause{Why: fmt.Sprintf("deployment %s/%s: %v", ns, name, err)}
+	}
+	state := DescribeDeployment(d)
+	cluster := h.Established(ctx)
+	if d.Status.ObservedGeneration < d.Generation {
+		why := "no Deployment controller has acted on it"
+		if ControllerDown(cluster, "kube-controller-manager") {
+			return Cause{Why: "cluster: " + cluster + "; " + why + "; " + state, Final: true}
+		}
+		why += " yet"
+		if cluster != "" {
+			why = "cluster: " + cluster + "; " + why
+		}
+		return Cause{Why: why + "; " + state}
+	}
+	if pod := notReadyPod(ctx, h, d); pod != nil {
+		c := h.Pod(ctx, pod)
+		c.Why += "; " + state
+		return c
+	}
+	why := state
+	if cluster != "" {
+		why = "cluster: " + cluster + "; " + why
+	}
+	return Cause{Why: why, Final: ControllerDown(cluster, "kube-controller-manager")}
+}
+
+// notReadyPod is one of the Deployment's Pods that is not Running and
+// Ready, the oldest first.
+func notReadyPod(ctx context.Context, h *Health, d *appsv1.Deployment) *corev1.Pod {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return nil
+	}
+	pods, err := h.cs.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil
+	}
+	items := pods.Items
+	sort.Slice(items, func(i, j int) bool { return items[i].CreationTimestamp.Before(&items[j].CreationTimestamp) })
+	for i := range items {
+		p := &items[i]
+		if p.DeletionTimestamp == nil && !(p.Status.Phase == corev1.PodRunning && PodReady(p)) {
+			return p
+		}
+	}
+	return nil
+}
+
+// DescribeDeployment says how far the controllers got with a Deployment.
+func DescribeDeployment(d *appsv1.Deployment) string {
+	s := fmt.Sprintf("deployment %s/%s: generation %d, observedGeneration %d, %d/%d replicas ready",
+		d.Namespace, d.Name, d.Generation, d.Status.ObservedGeneration, d.Status.ReadyReplicas, d.Status.Replicas)
+	for _, c := range d.Status.Conditions {
+		s += fmt.Sprintf(", %s=%s (%s)", c.Type, c.Status, c.Message)
+	}
+	return s
+}

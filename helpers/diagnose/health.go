@@ -1,0 +1,178 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Health watches what the cluster itself shows of being broken: nodes that
+// stopped being Ready, and control-plane controllers that stopped renewing
+// their leader lease (so nothing schedules Pods or acts for Deployments).
+// A claim whose object does not progress asks it for an Established
+// problem: one that is certain, so the claim can stop waiting and say why,
+// and that a healthy cluster never shows.
+type Health struct {
+	cs  kubernetes.Interface
+	now func() time.Time
+	// Extra checks what only the harness can see (the local registry's
+	// container); it returns "" when all is well.
+	Extra func(context.Context) string
+
+	mu     sync.Mutex
+	leases map[string]leaseSeen
+	cached string
+	at     time.Time
+}
+
+// leaseSeen is a lease's renew time and when the suite first saw it:
+// judging staleness by the suite's own clock, from its own observations,
+// keeps a cluster whose clock differs from this machine's from looking dead.
+type leaseSeen struct {
+	renew     time.Time
+	firstSeen time.Time
+}
+
+// Thresholds for an established problem.
+const (
+	// nodeNotReadyFor: a node NotReady this long is not starting up.
+	nodeNotReadyFor = time.Minute
+	// leaseStaleFor: a leader lease unrenewed this long (the leaders renew
+	// every 2 s and give up after 10) means no leader: kube-controller-
+	// manager or kube-scheduler is gone or restarting again and again.
+	leaseStaleFor = 90 * time.Second
+	// leaseAncient: a lease already this old at first sight is stale
+	// without waiting, whatever the clocks' skew.
+	leaseAncient = 5 * time.Minute
+	// cacheFor: how long one look serves every caller in this process.
+	cacheFor = 3 * time.Second
+)
+
+// Controllers whose leader leases the health check reads (kube-system).
+var Controllers = []string{"kube-controller-manager", "kube-scheduler"}
+
+// NewHealth watches cs.
+func NewHealth(cs kubernetes.Interface) *Health {
+	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}}
+}
+
+// Established is what is certainly wrong with the cluster right now, in
+// one line ("" when nothing is): every NotReady node with its own condition
+// message, every controller without a leader.
+func (h *Health) Established(ctx context.Context) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	if !h.at.IsZero() && now.Sub(h.at) < cacheFor {
+		return h.cached
+	}
+	var problems []string
+	if nodes, err := h.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+		for i := range nodes.Items {
+			if p := nodeProblem(&nodes.Items[i], now); p != "" {
+				problems = append(problems, p)
+			}
+		}
+	}
+	for _, name := range Controllers {
+		if p := h.leaseProblem(ctx, name, now); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	if h.Extra != nil {
+		if p := h.Extra(ctx); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	sort.Strings(problems)
+	h.cached, h.at = strings.Join(problems, "; "), now
+	return h.cached
+}
+
+// nodeProblem says a node is certainly not Ready: its kubelet stopped
+// reporting, or it has been NotReady for a while.
+func nodeProblem(n *corev1.Node, now time.Time) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type != corev1.NodeReady || c.Status == corev1.ConditionTrue {
+			continue
+		}
+		if c.Reason == "NodeStatusUnknown" || now.Sub(c.LastTransitionTime.Time) >= nodeNotReadyFor {
+			return NodeNotReady(n)
+		}
+	}
+	return ""
+}
+
+// NodeNotReady describes a node that is not Ready in its own words, or ""
+// when it is Ready.
+func NodeNotReady(n *corev1.Node) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+			s := fmt.Sprintf("node %s NotReady (Ready=%s", n.Name, c.Status)
+			if c.Reason != "" {
+				s += ", " + c.Reason
+			}
+			if c.Message != "" {
+				s += ": " + c.Message
+			}
+			return s + ")"
+		}
+	}
+	return ""
+}
+
+// leaseProblem says a controller has had no leader for leaseStaleFor. A
+// cluster whose controllers hold no lease in kube-system (some managed
+// control planes) shows no problem.
+func (h *Health) leaseProblem(ctx context.Context, name string, now time.Time) string {
+	l, err := h.cs.CoordinationV1().Leases("kube-system").Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || err != nil {
+		return ""
+	}
+	renew := renewTime(l)
+	if renew.IsZero() {
+		return ""
+	}
+	seen, ok := h.leases[name]
+	if !ok || !seen.renew.Equal(renew) {
+		seen = leaseSeen{renew: renew, firstSeen: now}
+		h.leases[name] = seen
+	}
+	age := now.Sub(renew)
+	if now.Sub(seen.firstSeen) >= leaseStaleFor || age >= leaseAncient {
+		return fmt.Sprintf("%s is not running: its leader lease kube-system/%s was last renewed %s ago", name, name, roundAge(max(age, now.Sub(seen.firstSeen))))
+	}
+	return ""
+}
+
+func renewTime(l *coordinationv1.Lease) time.Time {
+	if l.Spec.RenewTime != nil {
+		return l.Spec.RenewTime.Time
+	}
+	if l.Spec.AcquireTime != nil {
+		return l.Spec.AcquireTime.Time
+	}
+	return time.Time{}
+}
+
+func roundAge(d time.Duration) time.Duration {
+	if d > time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// ControllerDown says, from the established problems, whether the named
+// controller has no leader.
+func ControllerDown(problem, name string) bool {
+	return strings.Contains(problem, name+" is not running")
+}

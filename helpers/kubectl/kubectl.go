@@ -1,0 +1,271 @@
+// Package kubectl runs the book's commands through kubectl itself: the
+// binary cmd/kubectl builds from the k8s.io/kubectl module at the version
+// go.mod pins. A spec writes the command as the book prints it
+// (`kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol`); this package
+// adds only what points it at the run's cluster and the spec's namespace.
+package kubectl
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Kubectl is kubectl pointed at one cluster, and at one namespace once In
+// has named it.
+type Kubectl struct {
+	Binary     string // the built kubectl
+	Kubeconfig string // a path, or a KUBECONFIG list
+	Context    string
+	CacheDir   string // discovery and HTTP cache; never the user's ~/.kube/cache
+	Namespace  string
+	// Timeout bounds one command (not a Start-ed one).
+	Timeout time.Duration
+}
+
+// In returns k scoped to namespace ns: the specs' commands then read as
+// the book's, which never name one.
+func (k Kubectl) In(ns string) Kubectl { k.Namespace = ns; return k }
+
+// Result is what a command printed and how it ended.
+type Result struct {
+	Command  string // as the reader types it
+	Stdout   string
+	Stderr   string
+	ExitCode int
+}
+
+// Error is a command that failed; its message leads with what kubectl said.
+type Error struct {
+	Result
+	Err error // how it ended: an exit status, a timeout, a cancel
+}
+
+func (e *Error) Error() string {
+	said := firstLine(stripLogPrefix(e.Stderr))
+	if said == "" {
+		said = e.Err.Error()
+	}
+	return fmt.Sprintf("%s (`%s`, exit %d)", said, e.Command, e.ExitCode)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Run runs `kubectl args...` and waits for it. The error, if any, is an
+// *Error carrying the whole Result.
+func (k Kubectl) Run(ctx context.Context, args ...string) (Result, error) {
+	return k.RunWithInput(ctx, nil, args...)
+}
+
+// RunWithInput is Run with stdin (for `apply -f -`).
+func (k Kubectl) RunWithInput(ctx context.Context, stdin io.Reader, args ...string) (Result, error) {
+	if k.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, k.Timeout)
+		defer cancel()
+	}
+	cmd := k.command(ctx, args)
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := Result{Command: Line(args...), Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return r, &Error{Result: r, Err: err}
+	}
+	return r, nil
+}
+
+func (k Kubectl) command(ctx context.Context, args []string) *exec.Cmd {
+	var global []string
+	if k.Context != "" {
+		global = append(global, "--context", k.Context)
+	}
+	if k.Namespace != "" {
+		global = append(global, "--namespace", k.Namespace)
+	}
+	if k.CacheDir != "" {
+		global = append(global, "--cache-dir", k.CacheDir)
+	}
+	cmd := exec.CommandContext(ctx, k.Binary, append(global, args...)...)
+	// The kubeconfig goes by environment, which (unlike --kubeconfig) takes
+	// a list; a user's kuberc (aliases, default flags) must not change what
+	// the book's commands do.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.Kubeconfig, "KUBERC=off")
+	// On cancel, ask kubectl to stop as Ctrl-C would, then make sure.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// Process is a kubectl command that keeps running (port-forward).
+type Process struct {
+	Command string
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	stdout  []string
+	stderr  bytes.Buffer
+	lines   chan string
+	done    chan struct{}
+	err     error
+}
+
+// Start starts `kubectl args...` and returns while it runs; Stop ends it.
+// ctx bounds its whole life.
+func (k Kubectl) Start(ctx context.Context, args ...string) (*Process, error) {
+	cmd := k.command(ctx, args)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{Command: Line(args...), cmd: cmd, lines: make(chan string, 64), done: make(chan struct{})}
+	cmd.Stderr = &lockedWriter{mu: &p.mu, b: &p.stderr}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start `%s`: %w", p.Command, err)
+	}
+	go func() {
+		// Drain stdout whole, so kubectl never blocks on a full pipe.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stdout = append(p.stdout, line)
+			p.mu.Unlock()
+			select {
+			case p.lines <- line:
+			default:
+			}
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// WaitFor waits until the process prints a line matching re and returns
+// its submatches; it fails if the process ends first or ctx ends.
+func (p *Process) WaitFor(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	p.mu.Lock()
+	for _, l := range p.stdout {
+		if m := re.FindStringSubmatch(l); m != nil {
+			p.mu.Unlock()
+			return m, nil
+		}
+	}
+	p.mu.Unlock()
+	for {
+		select {
+		case l := <-p.lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m, nil
+			}
+		case <-p.done:
+			return nil, fmt.Errorf("`%s` ended (%v) before printing %q: %s", p.Command, p.err, re, p.Problem())
+		case <-ctx.Done():
+			return nil, fmt.Errorf("`%s` printed no %q before %w: %s", p.Command, re, ctx.Err(), p.Problem())
+		}
+	}
+}
+
+// Problem is what the process has said on stderr, and whether it ended:
+// when a request through a forward fails, the cause is usually here.
+func (p *Process) Problem() string {
+	p.mu.Lock()
+	said := strings.TrimSpace(stripLogPrefix(p.stderr.String()))
+	p.mu.Unlock()
+	var parts []string
+	if said != "" {
+		parts = append(parts, "kubectl said: "+collapse(said))
+	}
+	select {
+	case <-p.done:
+		parts = append(parts, fmt.Sprintf("`%s` has ended (%v)", p.Command, p.err))
+	default:
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Stop ends the process as Ctrl-C would and waits for it.
+func (p *Process) Stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Ended says whether the process has exited.
+func (p *Process) Ended() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(b)
+}
+
+// Line is a command as the reader types it: kubectl and its arguments,
+// each quoted as a shell would need.
+func Line(args ...string) string {
+	parts := []string{"kubectl"}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " '\"$`\\|&;<>(){}*?!#") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// klogPrefix is klog's header: severity, date, time, thread, file:line.
+var klogPrefix = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^ \]]+\] `)
+
+func stripLogPrefix(s string) string { return klogPrefix.ReplaceAllString(s, "") }
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// IsExit says whether err is a command that ran and exited with code.
+func IsExit(err error, code int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.ExitCode == code
+}

@@ -28,9 +28,18 @@ func namespace(ctx context.Context, prefix string) (string, kubectl.Kubectl) {
 	GinkgoHelper()
 	ns := namespaces.Create(ctx, namespaces.Input{
 		Clientset: clientset, Prefix: prefix, Owner: the.Owner, Artifacts: the.Artifacts,
-		Gone: timeouts.NamespaceGone, Poll: timeouts.Poll,
+		Gone: timeouts.NamespaceGone, Poll: timeouts.Poll, Stuck: namespacesStuck,
 	})
 	return ns, kube().In(ns)
+}
+
+// namespacesStuck says why no namespace can be deleted: the namespace
+// controller runs in kube-controller-manager.
+func namespacesStuck(ctx context.Context) string {
+	if p := health.Established(ctx); diagnose.ControllerDown(p, "kube-controller-manager") {
+		return "cluster: " + p
+	}
+	return ""
 }
 
 // mustRun runs a reader's command and fails the spec, with kubectl's own

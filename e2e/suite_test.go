@@ -224,7 +224,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	// whose spec was interrupted before its cleanup was registered.
 	if clientset != nil {
 		Expect(sweep.DeleteRun(ctx, clientset, the.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
-		Expect(sweep.WaitGone(ctx, clientset, the.Owner.RunID, timeouts.NamespacesGone, timeouts.Poll)).To(Succeed())
+		Expect(sweep.WaitGone(ctx, clientset, the.Owner.RunID, timeouts.NamespacesGone, timeouts.Poll, namespacesStuck)).To(Succeed())
 	}
 	if created != nil {
 		Expect(created.Down(ctx, false)).To(Succeed())

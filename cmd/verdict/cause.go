@@ -87,6 +87,11 @@ func causeOf(msg string) string {
 	if strings.HasSuffix(head, ":") && h+1 < len(lines) {
 		return head + " " + collapse(lines[h+1])
 	}
+	if !strings.Contains(head, ": ") && h+1 < len(lines) && indent(lines[h+1]) == 0 {
+		// A bare description ("every node is Ready") followed by the
+		// message a StopTrying gave: that message is the cause.
+		return head + ": " + collapse(lines[h+1])
+	}
 	return head
 }
 
@@ -151,12 +156,30 @@ func detail(lines []string) (string, bool) {
 // error's header is followed by its text on the next line.
 func valueText(lines []string, i int) string {
 	if v := collapse(valueHeader.ReplaceAllString(collapse(lines[i]), "")); v != "" {
+		if v == "[" || v == "{" {
+			// a list or struct printed one element a line: keep the
+			// elements, which say what was seen, in one line
+			return openedValue(v, lines[i+1:], indent(lines[i]))
+		}
 		return v
 	}
 	if i+1 < len(lines) && indent(lines[i+1]) > 0 {
 		return collapse(lines[i+1])
 	}
 	return ""
+}
+
+// openedValue joins the lines of a value printed over several lines, up to
+// its closing bracket (the first line back at the opening's indent).
+func openedValue(open string, rest []string, base int) string {
+	parts := []string{open}
+	for _, l := range rest {
+		parts = append(parts, collapse(l))
+		if indent(l) <= base {
+			break
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // summariseBlock turns "Expected / <int>: 3 / to equal / <int>: 4" into

@@ -145,3 +145,21 @@ func TestCleanLine(t *testing.T) {
 		})
 	}
 }
+
+// A list Gomega prints one element a line keeps its elements in the cause.
+func TestCauseKeepsAListValue(t *testing.T) {
+	msg := "kubectl get all lists no Pod, Deployment or ReplicaSet\nExpected\n    <[]string | len:2, cap:2>: [\n        \"pod/hello-kiamol-2-5dbf59b864-cmklk\",\n        \"service/x\",\n    ]\nnot to contain element matching\n    <*matchers.MatchRegexpMatcher | 0xc0001>: {Regexp: \"^(pod)/\"}\n"
+	got := cause(types.Failure{Message: msg}, types.SpecStateFailed)
+	if !strings.Contains(got, `"pod/hello-kiamol-2-5dbf59b864-cmklk"`) {
+		t.Errorf("cause %q lost the list's elements", got)
+	}
+}
+
+// A spec told to stop trying says why in the line after its description.
+func TestCauseOfAStopTrying(t *testing.T) {
+	msg := "Told to stop trying after 0.002s.\nevery node is Ready\ncluster: node kiamol-e2e-control-plane NotReady (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status.)"
+	got := cause(types.Failure{Message: msg}, types.SpecStateFailed)
+	if got != "every node is Ready: cluster: node kiamol-e2e-control-plane NotReady (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status.)" {
+		t.Errorf("cause %q", got)
+	}
+}

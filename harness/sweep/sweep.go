@@ -192,7 +192,7 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, runID string) error
 // WaitGone waits until no namespace labelled with the run's ID is left (they
 // linger in Terminating while their pods stop), and names those still there
 // when it gives up.
-func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within time.Duration, poll time.Duration) error {
+func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within time.Duration, poll time.Duration, stuck func(context.Context) string) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	var left []string
@@ -205,6 +205,12 @@ func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within
 			}
 			if len(left) == 0 {
 				return nil
+			}
+			if stuck != nil {
+				if why := stuck(ctx); why != "" {
+					sort.Strings(left)
+					return fmt.Errorf("namespaces of run %s cannot be deleted: %s: %v", runID, why, left)
+				}
 			}
 		}
 		select {

@@ -153,6 +153,9 @@ func runBounded(ctx context.Context, call time.Duration, args ...string) (string
 // as the status reports it: anything else means the filter, or the chapter's
 // way of finding the container, no longer holds.
 func expectOne(found, id string) error {
+	if _, raw, ok := strings.Cut(id, "://"); ok {
+		id = raw
+	}
 	ids := strings.Fields(found)
 	switch {
 	case len(ids) == 1 && strings.HasPrefix(id, ids[0]):

@@ -30,6 +30,11 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	final := false
 	cluster := h.Established(ctx)
 
+	// A Pod waiting for its images while the registry is gone will wait
+	// for ever: the chapter's images are untagged, so always pulled.
+	if strings.Contains(cluster, "registry") && p.Spec.NodeName != "" && p.Status.Phase == corev1.PodPending {
+		final = true
+	}
 	// The kubelet's own words first: they name images, crashes, configs.
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {

@@ -83,8 +83,9 @@ func (h *Health) Established(ctx context.Context) string {
 			}
 		}
 	}
+	clusterNow := h.clusterNow(ctx)
 	for _, name := range Controllers {
-		if p := h.leaseProblem(ctx, name, now); p != "" {
+		if p := h.leaseProblem(ctx, name, now, clusterNow); p != "" {
 			problems = append(problems, p)
 		}
 	}
@@ -133,7 +134,7 @@ func NodeNotReady(n *corev1.Node) string {
 // leaseProblem says a controller has had no leader for leaseStaleFor. A
 // cluster whose controllers hold no lease in kube-system (some managed
 // control planes) shows no problem.
-func (h *Health) leaseProblem(ctx context.Context, name string, now time.Time) string {
+func (h *Health) leaseProblem(ctx context.Context, name string, now, clusterNow time.Time) string {
 	l, err := h.cs.CoordinationV1().Leases("kube-system").Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || err != nil {
 		return ""
@@ -147,11 +148,32 @@ func (h *Health) leaseProblem(ctx context.Context, name string, now time.Time) s
 		seen = leaseSeen{renew: renew, firstSeen: now}
 		h.leases[name] = seen
 	}
-	age := now.Sub(renew)
-	if now.Sub(seen.firstSeen) >= leaseStaleFor || age >= leaseAncient {
-		return fmt.Sprintf("%s is not running: its leader lease kube-system/%s was last renewed %s ago", name, name, roundAge(max(age, now.Sub(seen.firstSeen))))
+	age, watched := now.Sub(renew), now.Sub(seen.firstSeen)
+	if !clusterNow.IsZero() {
+		// By the cluster's own clock: no skew with this machine's.
+		age = clusterNow.Sub(renew)
+	}
+	if watched >= leaseStaleFor || (!clusterNow.IsZero() && age >= leaseStaleFor) || now.Sub(renew) >= leaseAncient {
+		return fmt.Sprintf("%s is not running: its leader lease kube-system/%s was last renewed %s ago", name, name, roundAge(max(age, watched)))
 	}
 	return ""
+}
+
+// clusterNow is the cluster's own idea of the time, to within the API
+// servers' renew period (10 s): the newest renewal of their identity
+// leases. Zero when the cluster has none.
+func (h *Health) clusterNow(ctx context.Context) time.Time {
+	list, err := h.cs.CoordinationV1().Leases("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "apiserver.kubernetes.io/identity=kube-apiserver"})
+	if err != nil {
+		return time.Time{}
+	}
+	var newest time.Time
+	for i := range list.Items {
+		if r := renewTime(&list.Items[i]); r.After(newest) {
+			newest = r
+		}
+	}
+	return newest
 }
 
 func renewTime(l *coordinationv1.Lease) time.Time {

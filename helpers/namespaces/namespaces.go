@@ -36,6 +36,10 @@ type Input struct {
 	// Gone bounds the wait, in the spec's cleanup, for the namespace to
 	// leave Terminating; Poll is how often it looks.
 	Gone, Poll time.Duration
+	// Stuck says why a namespace cannot go at all ("" when it can): a
+	// cluster whose kube-controller-manager is gone never deletes one, and
+	// waiting out Gone for each spec would only hide that.
+	Stuck func(context.Context) string
 }
 
 // live are this process's namespaces not yet deleted, whose heartbeat it
@@ -88,7 +92,7 @@ func Create(ctx context.Context, in Input) string {
 				}
 			}
 		}
-		Expect(Delete(ctx, cs, name, in.Gone, in.Poll)).To(Succeed())
+		Expect(Delete(ctx, cs, name, in.Gone, in.Poll, in.Stuck)).To(Succeed())
 		liveMu.Lock()
 		delete(live, name)
 		liveMu.Unlock()
@@ -106,7 +110,7 @@ func Create(ctx context.Context, in Input) string {
 // Delete removes a spec's namespace and waits until it is gone. Its Pods go
 // first with no grace period: the spec is over, and nothing in them needs
 // time to shut down, so the namespace does not wait on the kubelet.
-func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, poll time.Duration) error {
+func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, poll time.Duration, stuck func(context.Context) string) error {
 	zero := int64(0)
 	err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -120,6 +124,11 @@ func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, p
 		ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
+		}
+		if stuck != nil {
+			if why := stuck(ctx); why != "" {
+				return fmt.Errorf("namespace %s cannot be deleted: %s", name, why)
+			}
 		}
 		if time.Now().After(deadline) {
 			state := "?"

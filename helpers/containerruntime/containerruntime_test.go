@@ -1,0 +1,110 @@
+package containerruntime
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const id = "3c1b2f0e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
+
+// fakeDocker puts a docker on PATH that answers as a kind node would:
+// rmOutcome is what `crictl rm` does (ok, slow-but-done, slow-not-done).
+func fakeDocker(t *testing.T, rmOutcome string) string {
+	t.Helper()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	script := `#!/bin/sh
+echo "$*" >> ` + log + `
+case "$*" in
+  version*) echo 28.2.2 ;;
+  "inspect --type container"*) echo control-plane ;;
+  *"crictl --timeout 1m0s ps --quiet"*) echo ` + id[:13] + ` ;;
+  *"crictl --timeout 1m0s rm --force"*)
+    case "` + rmOutcome + `" in
+      ok) echo ` + id + ` ;;
+      *) echo 'E1127 07:41:31.384731    2492 remote_runtime.go:366] "StopContainer from runtime service failed" err="rpc error: code = DeadlineExceeded desc = context deadline exceeded"' >&2; exit 1 ;;
+    esac ;;
+  *"crictl --timeout 1m0s inspect"*)
+    case "` + rmOutcome + `" in
+      slow-but-done) echo 'E1127 07:41:33.000000    2493 remote_runtime.go:1] "ContainerStatus from runtime service failed" err="rpc error: code = NotFound desc = an error occurred when try to find container: not found"' >&2; exit 1 ;;
+      *) echo '{"status":{"state":"CONTAINER_RUNNING"}}' ;;
+    esac ;;
+  *) echo "unexpected: $*" >&2; exit 9 ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return log
+}
+
+func runningPod() *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "pods-x", Name: "hello-kiamol"}, Spec: corev1.PodSpec{NodeName: "kiamol-e2e-control-plane"},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "hello-kiamol", ContainerID: "containerd://" + id,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+}
+
+func TestRemoveFindsByLabelThenRemoves(t *testing.T) {
+	calls := fakeDocker(t, "ok")
+	r, err := Remove(context.Background(), runningPod(), "hello-kiamol", time.Minute)
+	if err != nil || r.Note != "" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	raw, _ := os.ReadFile(calls)
+	got := string(raw)
+	for _, want := range []string{
+		"exec kiamol-e2e-control-plane crictl --timeout 1m0s ps --quiet --label io.kubernetes.container.name=hello-kiamol --label io.kubernetes.pod.namespace=pods-x --label io.kubernetes.pod.name=hello-kiamol",
+		"exec kiamol-e2e-control-plane crictl --timeout 1m0s rm --force " + id,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no call %q in:\n%s", want, got)
+		}
+	}
+}
+
+// crictl's deadline passed while containerd went on removing the container:
+// the container is gone, so the removal happened; the report says so.
+func TestASlowRemovalThatHappenedIsNotAFailure(t *testing.T) {
+	fakeDocker(t, "slow-but-done")
+	r, err := Remove(context.Background(), runningPod(), "hello-kiamol", time.Minute)
+	if err != nil {
+		t.Fatalf("a removal that happened failed: %v", err)
+	}
+	if !strings.Contains(r.Note, "DeadlineExceeded") || !strings.Contains(r.Note, "the container is gone") {
+		t.Errorf("note: %q", r.Note)
+	}
+}
+
+// The container is still there after the runtime's error: a failure, in
+// the runtime's own words first.
+func TestARemovalThatDidNotHappenFails(t *testing.T) {
+	fakeDocker(t, "slow-not-done")
+	_, err := Remove(context.Background(), runningPod(), "hello-kiamol", time.Minute)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !strings.HasPrefix(err.Error(), `"StopContainer from runtime service failed"`) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("err: %v", err)
+	}
+}
+
+func TestExpectOne(t *testing.T) {
+	if err := expectOne(id[:13]+"\n", "containerd://"+id); err != nil {
+		t.Errorf("the Pod's own container: %v", err)
+	}
+	if err := expectOne("", "containerd://"+id); err == nil || !strings.Contains(err.Error(), "no running container") {
+		t.Errorf("none: %v", err)
+	}
+	if err := expectOne("aaa\nbbb", "containerd://"+id); err == nil || !strings.Contains(err.Error(), "2 containers") {
+		t.Errorf("two: %v", err)
+	}
+}

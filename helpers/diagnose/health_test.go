@@ -1,0 +1,217 @@
+package diagnose
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+func node(name string, status corev1.ConditionStatus, reason, message string, since time.Time) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{
+		Type: corev1.NodeReady, Status: status, Reason: reason, Message: message, LastTransitionTime: metav1.NewTime(since),
+	}}}}
+}
+
+func lease(name string, renewed time.Time) *coordinationv1.Lease {
+	r := metav1.NewMicroTime(renewed)
+	return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system"}, Spec: coordinationv1.LeaseSpec{RenewTime: &r}}
+}
+
+// clock is a health check's clock the test moves.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func newTestHealth(objs ...runtime.Object) (*Health, *clock, *fake.Clientset) {
+	cs := fake.NewClientset(objs...)
+	c := &clock{now: t0}
+	h := NewHealth(cs)
+	h.now = c.Now
+	return h, c, cs
+}
+
+func TestEstablishedOnAHealthyCluster(t *testing.T) {
+	h, c, _ := newTestHealth(
+		node("n1", corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status", t0.Add(-time.Hour)),
+		lease("kube-controller-manager", t0.Add(-time.Second)), lease("kube-scheduler", t0.Add(-2*time.Second)),
+	)
+	if p := h.Established(context.Background()); p != "" {
+		t.Fatalf("healthy cluster: %q", p)
+	}
+	// A lease that keeps being renewed is never stale, however long we watch.
+	for i := 0; i < 10; i++ {
+		c.now = c.now.Add(time.Minute)
+		_ = h.cs.CoordinationV1().Leases("kube-system").Delete(context.Background(), "kube-scheduler", metav1.DeleteOptions{})
+		_, _ = h.cs.CoordinationV1().Leases("kube-system").Create(context.Background(), lease("kube-scheduler", c.now.Add(-time.Second)), metav1.CreateOptions{})
+		_ = h.cs.CoordinationV1().Leases("kube-system").Delete(context.Background(), "kube-controller-manager", metav1.DeleteOptions{})
+		_, _ = h.cs.CoordinationV1().Leases("kube-system").Create(context.Background(), lease("kube-controller-manager", c.now.Add(-time.Second)), metav1.CreateOptions{})
+		if p := h.Established(context.Background()); p != "" {
+			t.Fatalf("renewed leases, minute %d: %q", i, p)
+		}
+	}
+}
+
+func TestEstablishedNodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		node *corev1.Node
+		want string
+	}{
+		{"kubelet stopped posting", node("n1", corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status.", t0.Add(-10*time.Second)),
+			"node n1 NotReady (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status.)"},
+		{"NotReady for long", node("n1", corev1.ConditionFalse, "KubeletNotReady", "container runtime network not ready", t0.Add(-2*time.Minute)),
+			"node n1 NotReady (Ready=False, KubeletNotReady: container runtime network not ready)"},
+		{"just started, not Ready yet", node("n1", corev1.ConditionFalse, "KubeletNotReady", "container runtime network not ready", t0.Add(-5*time.Second)), ""},
+	} {
+		h, _, _ := newTestHealth(tc.node)
+		if got := h.Established(context.Background()); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestEstablishedControllers(t *testing.T) {
+	// Already ancient at first sight: stale at once.
+	h, _, _ := newTestHealth(lease("kube-controller-manager", t0.Add(-10*time.Minute)), lease("kube-scheduler", t0))
+	if p := h.Established(context.Background()); !ControllerDown(p, "kube-controller-manager") || ControllerDown(p, "kube-scheduler") {
+		t.Errorf("ancient lease: %q", p)
+	}
+	// Recent but never renewed while watched: stale after leaseStaleFor,
+	// whatever this machine's clock says of its age.
+	h, c, _ := newTestHealth(lease("kube-scheduler", t0.Add(time.Hour))) // the cluster's clock is an hour ahead
+	if p := h.Established(context.Background()); p != "" {
+		t.Fatalf("first sight: %q", p)
+	}
+	c.now = c.now.Add(leaseStaleFor - time.Second)
+	if p := h.Established(context.Background()); p != "" {
+		t.Fatalf("before the threshold: %q", p)
+	}
+	c.now = c.now.Add(cacheFor + time.Second) // past the threshold, and past the cache
+	if p := h.Established(context.Background()); !ControllerDown(p, "kube-scheduler") {
+		t.Errorf("unrenewed for %s: %q", leaseStaleFor, p)
+	}
+	// No lease at all (a managed control plane): nothing to say.
+	h, _, _ = newTestHealth()
+	if p := h.Established(context.Background()); p != "" {
+		t.Errorf("no leases: %q", p)
+	}
+}
+
+func pod(ns, name, nodeName string, waiting *corev1.ContainerStateWaiting) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: "uid-" + "1", Labels: map[string]string{"app": "a"}, CreationTimestamp: metav1.NewTime(t0)},
+		Spec:   corev1.PodSpec{NodeName: nodeName},
+		Status: corev1.PodStatus{Phase: corev1.PodPending}}
+	if waiting != nil {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", State: corev1.ContainerState{Waiting: waiting}}}
+	}
+	return p
+}
+
+func TestPodCause(t *testing.T) {
+	ctx := context.Background()
+	healthy := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+
+	// An image the registry does not have: final, in the kubelet's words.
+	h, _, _ := newTestHealth(healthy)
+	c := h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull "docker.io/kiamol/x:latest": not found`}))
+	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull") {
+		t.Errorf("missing image: %+v", c)
+	}
+	// A pull that failed for a reason that may pass: keep waiting.
+	c = h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "i/o timeout"}))
+	if c.Final {
+		t.Errorf("a timeout is not final: %+v", c)
+	}
+
+	// The Pod's node stopped reporting: final, with the node's own message.
+	h, _, _ = newTestHealth(node("n1", corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status.", t0.Add(-time.Minute)))
+	c = h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}))
+	if !c.Final || !strings.Contains(c.Why, "Kubelet stopped posting node status.") || !strings.HasPrefix(c.Why, "cluster: node n1 NotReady") {
+		t.Errorf("node gone: %+v", c)
+	}
+
+	// Unschedulable while every node is NotReady: final, and says both.
+	unsched := pod("ns", "p", "", nil)
+	unsched.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }"}}
+	c = h.Pod(ctx, unsched)
+	if !c.Final || !strings.Contains(c.Why, "not scheduled: Unschedulable") || !strings.Contains(c.Why, "node n1 NotReady") {
+		t.Errorf("unschedulable: %+v", c)
+	}
+
+	// A volume the kubelet cannot mount because kube-controller-manager,
+	// which publishes kube-root-ca.crt, is gone: final, naming both.
+	p := pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ContainerCreating"})
+	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p.1"}, Reason: "FailedMount", Type: "Warning",
+		Message:        `MountVolume.SetUp failed for volume "kube-api-access-abcde" : configmap "kube-root-ca.crt" not found`,
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: "ns", UID: p.UID}, LastTimestamp: metav1.NewTime(t0)}
+	h, _, _ = newTestHealth(healthy, lease("kube-controller-manager", t0.Add(-10*time.Minute)), ev)
+	c = h.Pod(ctx, p)
+	if !c.Final || !strings.Contains(c.Why, `FailedMount: MountVolume.SetUp failed for volume "kube-api-access-abcde"`) || !strings.Contains(c.Why, "kube-controller-manager is not running") {
+		t.Errorf("mount: %+v", c)
+	}
+	// The same event on a healthy cluster (the configmap comes a moment
+	// after the namespace) is not final.
+	h, _, _ = newTestHealth(healthy, lease("kube-controller-manager", t0), ev)
+	if c = h.Pod(ctx, p); c.Final {
+		t.Errorf("mount on a healthy cluster: %+v", c)
+	}
+}
+
+func TestDeploymentCause(t *testing.T) {
+	ctx := context.Background()
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "d", Generation: 1},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}}}
+	healthy := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+
+	// Nothing acted on it and kube-controller-manager has no leader: final.
+	h, _, _ := newTestHealth(healthy, d, lease("kube-controller-manager", t0.Add(-10*time.Minute)))
+	c := h.Deployment(ctx, "ns", "d")
+	if !c.Final || !strings.Contains(c.Why, "no Deployment controller has acted on it") || !strings.Contains(c.Why, "kube-controller-manager is not running") {
+		t.Errorf("no controller: %+v", c)
+	}
+	// Not acted on yet, controller alive: wait.
+	h, _, _ = newTestHealth(healthy, d, lease("kube-controller-manager", t0))
+	if c = h.Deployment(ctx, "ns", "d"); c.Final {
+		t.Errorf("controller alive: %+v", c)
+	}
+
+	// Its Pod cannot pull: the Pod's reason comes before the controller's
+	// "minimum availability", which says less.
+	acted := d.DeepCopy()
+	acted.Status = appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, Conditions: []appsv1.DeploymentCondition{
+		{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse, Message: "Deployment does not have minimum availability."},
+		{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Message: `ReplicaSet "d-5f6" is progressing.`},
+	}}
+	h, _, _ = newTestHealth(healthy, acted, pod("ns", "d-5f6-abcde", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "docker.io/kiamol/x:latest: not found"}))
+	c = h.Deployment(ctx, "ns", "d")
+	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull") || !strings.Contains(c.Why, "minimum availability") {
+		t.Errorf("pull: %+v", c)
+	}
+	if i, j := strings.Index(c.Why, "ErrImagePull"), strings.Index(c.Why, "Available=False"); i > j {
+		t.Errorf("the controller state comes first: %q", c.Why)
+	}
+}
+
+// Judged by the cluster's own clock (its API servers' identity leases), a
+// controller's lease is stale as soon as it is leaseStaleFor behind, even
+// when this machine's clock is far off.
+func TestEstablishedByTheClustersClock(t *testing.T) {
+	skew := 3 * time.Hour
+	api := lease("apiserver-abc", t0.Add(skew))
+	api.Labels = map[string]string{"apiserver.kubernetes.io/identity": "kube-apiserver"}
+	h, _, _ := newTestHealth(api, lease("kube-controller-manager", t0.Add(skew-2*time.Minute)), lease("kube-scheduler", t0.Add(skew-time.Second)))
+	p := h.Established(context.Background())
+	if !ControllerDown(p, "kube-controller-manager") || ControllerDown(p, "kube-scheduler") {
+		t.Errorf("%q", p)
+	}
+}

@@ -1,0 +1,86 @@
+package kubectl
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeKubectl is a kubectl that prints its arguments and environment, or
+// fails as kubectl does, so the tests see exactly what Run passes.
+func fakeKubectl(t *testing.T) Kubectl {
+	t.Helper()
+	script := `#!/bin/sh
+case "$*" in
+  *port-forward*) echo "Forwarding from 127.0.0.1:40123 -> 80"; echo "Forwarding from [::1]:40124 -> 80"; exec sleep 30 ;;
+  *fail*) echo 'E1127 07:41:31.384731    2492 exec.go:12] error: unable to upgrade connection: pod does not exist' >&2; exit 1 ;;
+esac
+echo "args: $*"
+echo "KUBECONFIG=$KUBECONFIG KUBERC=$KUBERC"
+`
+	bin := filepath.Join(t.TempDir(), "kubectl")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return Kubectl{Binary: bin, Kubeconfig: "/a:/b", Context: "kind-x", CacheDir: "/tmp/c", Timeout: 10 * time.Second}
+}
+
+func TestRunPassesTheClusterAndNamespace(t *testing.T) {
+	k := fakeKubectl(t).In("pods-abc")
+	r, err := k.Run(context.Background(), "run", "hello-kiamol", "--image=kiamol/ch02-hello-kiamol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Stdout, "args: --context kind-x --namespace pods-abc --cache-dir /tmp/c run hello-kiamol --image=kiamol/ch02-hello-kiamol") {
+		t.Errorf("stdout: %s", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "KUBECONFIG=/a:/b KUBERC=off") {
+		t.Errorf("environment: %s", r.Stdout)
+	}
+	if r.Command != "kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol" {
+		t.Errorf("command as typed: %q", r.Command)
+	}
+}
+
+func TestRunErrorLeadsWithKubectlsWords(t *testing.T) {
+	_, err := fakeKubectl(t).Run(context.Background(), "exec", "fail", "--", "sh", "-c", "hostname -i")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := "error: unable to upgrade connection: pod does not exist (`kubectl exec fail -- sh -c 'hostname -i'`, exit 1)"
+	if err.Error() != want {
+		t.Errorf("error\n got %s\nwant %s", err, want)
+	}
+	if !IsExit(err, 1) {
+		t.Errorf("IsExit(1) false for %v", err)
+	}
+}
+
+func TestStartWaitsForALineAndStops(t *testing.T) {
+	p, err := fakeKubectl(t).Start(context.Background(), "port-forward", "pod/x", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := p.WaitFor(ctx, regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+)`))
+	if err != nil || m[1] != "40123" {
+		t.Fatalf("WaitFor: %v %v", m, err)
+	}
+	start := time.Now()
+	p.Stop()
+	if !p.Ended() || time.Since(start) > 8*time.Second {
+		t.Errorf("Stop took %s, ended %v", time.Since(start), p.Ended())
+	}
+}
+
+func TestLineQuotesAsAShellNeeds(t *testing.T) {
+	got := Line("exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
+	if got != "kubectl exec hello-kiamol -- sh -c 'wget -O - http://localhost | head -n 4'" {
+		t.Errorf("%s", got)
+	}
+}

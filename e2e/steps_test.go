@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,11 @@ func mustRun(ctx context.Context, k kubectl.Kubectl, args ...string) kubectl.Res
 	GinkgoHelper()
 	By(kubectl.Line(args...))
 	r, err := k.Run(ctx, args...)
+	var e *kubectl.Error
+	if errors.As(err, &e) {
+		// kubectl's reason first, then the command: one line that says why.
+		Fail(fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
+	}
 	Expect(err).NotTo(HaveOccurred(), "%s", kubectl.Line(args...))
 	return r
 }
@@ -152,14 +158,29 @@ func forwardTo(ctx context.Context, k kubectl.Kubectl, target string) *forward.S
 func pageMustBeServed(ctx context.Context, s *forward.Session, path, want string) forward.Page {
 	GinkgoHelper()
 	var page forward.Page
+	var last error
 	Eventually(ctx, func() (forward.Page, error) {
-		var err error
-		page, err = forward.Get(ctx, s, path, timeouts.PortForward/4)
-		return page, err
+		page, last = forward.Get(ctx, s, path, timeouts.PortForward/4)
+		if last == nil && page.Status == 200 && !strings.Contains(page.Body, want) {
+			// The app answered, and not with the page: that will not change.
+			StopTrying(fmt.Sprintf("GET %s through `%s` answered with another page: %.120q", path, s.Command(), page.Body)).Now()
+		}
+		return page, last
 	}).WithTimeout(timeouts.PortForward).WithPolling(timeouts.Poll).Should(And(
 		HaveField("Status", 200),
 		HaveField("Body", ContainSubstring(want)),
-	), "GET %s through `%s` (%s) serves %q", path, s.Command(), s.URL(), want)
+	), func() string {
+		// What the forwarder said comes first: the cause is usually on
+		// the pod's side of the tunnel.
+		seen := fmt.Sprintf("HTTP %d %.60q", page.Status, page.Body)
+		if last != nil {
+			seen = last.Error()
+		}
+		if p := s.Problem(); p != "" {
+			seen = p + "; " + seen
+		}
+		return fmt.Sprintf("GET %s through `%s` did not serve %q: %s", path, s.Command(), want, seen)
+	})
 	return page
 }
 

@@ -67,7 +67,7 @@ type Page struct {
 }
 
 // Get fetches path through the forward, bounded by ctx and a per-request
-// limit; a failure carries what kubectl said.
+// limit.
 func Get(ctx context.Context, s *Session, path string, limit time.Duration) (Page, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -79,10 +79,7 @@ func Get(ctx context.Context, s *Session, path string, limit time.Duration) (Pag
 	req.Header.Set("User-Agent", UserAgent)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		if p := s.Problem(); p != "" {
-			return Page{}, fmt.Errorf("%w; %s", err, p)
-		}
-		return Page{}, err
+		return Page{}, err // the caller adds s.Problem(): what kubectl said
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

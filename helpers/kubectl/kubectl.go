@@ -52,11 +52,40 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	return fmt.Sprintf("%s (`%s`, exit %d)", e.Said(), e.Command, e.ExitCode)
+}
+
+// Said is what kubectl said went wrong, in one line, the runtime's and API
+// server's boilerplate wrappers dropped so the root cause shows:
+// `Internal error occurred: error executing command in container: failed
+// to exec in container: ... exec: "sh": executable file not found in $PATH`
+// says `exec: "sh": executable file not found in $PATH`.
+func (e *Error) Said() string {
 	said := firstLine(stripLogPrefix(e.Stderr))
 	if said == "" {
-		said = e.Err.Error()
+		return e.Err.Error()
 	}
-	return fmt.Sprintf("%s (`%s`, exit %d)", said, e.Command, e.ExitCode)
+	return compact(said)
+}
+
+// boilerplate are links of an error chain that only say where it passed.
+var boilerplate = regexp.MustCompile(`^(error|Internal error occurred|error executing command in container|failed to exec in container|OCI runtime exec failed|exec failed|unable to start container process|unknown|failed to start exec "[0-9a-f]+")$`)
+
+func compact(chain string) string {
+	var kept []string
+	seen := map[string]bool{}
+	for _, link := range strings.Split(chain, ": ") {
+		link = strings.TrimSpace(link)
+		if link == "" || boilerplate.MatchString(link) || seen[link] {
+			continue
+		}
+		seen[link] = true
+		kept = append(kept, link)
+	}
+	if len(kept) == 0 {
+		return chain
+	}
+	return strings.Join(kept, ": ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -184,11 +213,16 @@ func (p *Process) WaitFor(ctx context.Context, re *regexp.Regexp) ([]string, err
 // when a request through a forward fails, the cause is usually here.
 func (p *Process) Problem() string {
 	p.mu.Lock()
-	said := strings.TrimSpace(stripLogPrefix(p.stderr.String()))
+	said := lastLine(stripLogPrefix(p.stderr.String()))
 	p.mu.Unlock()
 	var parts []string
 	if said != "" {
-		parts = append(parts, "kubectl said: "+collapse(said))
+		// klog's structured form: "Unhandled Error" err="..." carries the
+		// error in err.
+		if m := structuredErr.FindStringSubmatch(said); m != nil {
+			said = strings.ReplaceAll(m[1], `\"`, `"`)
+		}
+		parts = append(parts, "kubectl said: "+compact(collapse(said)))
 	}
 	select {
 	case <-p.done:
@@ -252,6 +286,14 @@ func Line(args ...string) string {
 var klogPrefix = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^ \]]+\] `)
 
 func stripLogPrefix(s string) string { return klogPrefix.ReplaceAllString(s, "") }
+
+// structuredErr is the err="..." field of a klog structured line.
+var structuredErr = regexp.MustCompile(`\berr="((?:[^"\\]|\\.)*)"`)
+
+func lastLine(s string) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(ls[len(ls)-1])
+}
 
 func firstLine(s string) string {
 	for _, l := range strings.Split(s, "\n") {

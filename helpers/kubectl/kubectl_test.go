@@ -51,7 +51,7 @@ func TestRunErrorLeadsWithKubectlsWords(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	want := "error: unable to upgrade connection: pod does not exist (`kubectl exec fail -- sh -c 'hostname -i'`, exit 1)"
+	want := "unable to upgrade connection: pod does not exist (`kubectl exec fail -- sh -c 'hostname -i'`, exit 1)"
 	if err.Error() != want {
 		t.Errorf("error\n got %s\nwant %s", err, want)
 	}
@@ -82,5 +82,21 @@ func TestLineQuotesAsAShellNeeds(t *testing.T) {
 	got := Line("exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
 	if got != "kubectl exec hello-kiamol -- sh -c 'wget -O - http://localhost | head -n 4'" {
 		t.Errorf("%s", got)
+	}
+}
+
+func TestSaidDropsBoilerplate(t *testing.T) {
+	e := &Error{Result: Result{Stderr: `error: Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "0123abcdef": OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown` + "\n"}}
+	if got := e.Said(); got != `exec: "sh": executable file not found in $PATH` {
+		t.Errorf("%q", got)
+	}
+}
+
+func TestProblemGivesTheRootCause(t *testing.T) {
+	p := &Process{Command: "kubectl port-forward pod/x :80", done: make(chan struct{})}
+	p.stderr.WriteString(`E1127 09:58:01.123456   12345 portforward.go:424] "Unhandled Error" err="an error occurred forwarding 37299 -> 80: error forwarding port 80 to pod 1a2b, uid : failed to execute portforward in network namespace \"/var/run/netns/cni-1\": failed to connect to localhost:80 inside namespace \"1a2b\", IPv4: dial tcp4 127.0.0.1:80: connect: connection refused IPv6 dial tcp6: address localhost: no suitable address "` + "\n")
+	got := p.Problem()
+	if !strings.HasPrefix(got, "kubectl said: an error occurred forwarding 37299 -> 80") || !strings.Contains(got, "connection refused") || strings.Contains(got, "Unhandled Error") {
+		t.Errorf("%q", got)
 	}
 }

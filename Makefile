@@ -61,6 +61,11 @@ KUBECTL_MINOR = $(word 2,$(subst ., ,$(KUBECTL_RELEASE)))
 KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/component-base/version,\
 	-X $(pkg).gitVersion=$(KUBECTL_RELEASE) -X $(pkg).gitMajor=1 -X $(pkg).gitMinor=$(KUBECTL_MINOR) -X $(pkg).gitTreeState=clean)
 
+# The suite, compiled once per cluster name and kept: go skips the link when
+# nothing changed (under a second), where `ginkgo ./e2e` compiles and deletes
+# a binary in e2e/ on every run, and two runs at once would share it.
+SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e)$(if $(existing),-existing)/e2e.test
+
 GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
 	$(if $(LABELS),--label-filter='$(LABELS)')
@@ -87,9 +92,13 @@ tools:
 images: host tools ## build the air-gapped images (cached; a no-op check when nothing changed)
 	@"$(BIN)/airgap-images" -repo .
 
+.PHONY: suite
+suite:
+	@go test -c -o "$(SUITE_BIN)" ./e2e
+
 .PHONY: preflight
-preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs); one line if one is wrong
-	@"$(BIN)/preflight" -docker=false -ginkgo "$(GINKGO)" -labels '$(LABELS)'
+preflight: tools suite ## check the run's inputs (kubeconfig, manifests, labels, knobs); one line if one is wrong
+	@"$(BIN)/preflight" -docker=false -suite "$(SUITE_BIN)" -labels '$(LABELS)'
 
 # The suite needs its images and engine only when it makes the cluster itself.
 # The verdict's status is the run's: 0 PASS, 1 FAIL, 3 INCOMPLETE (make then
@@ -98,7 +107,7 @@ preflight: tools ## check the run's inputs (kubeconfig, manifests, labels, knobs
 e2e: preflight $(if $(existing),,images) ## run the chapter's specs (on a kind cluster made for the run, or EXISTING=1)
 	@mkdir -p "$(ARTIFACTS)"
 	@rm -f "$(ARTIFACTS)/report.json"
-	trap : TERM; "$(GINKGO)" $(GINKGO_FLAGS) ./e2e || status=$$?; \
+	trap : TERM; "$(GINKGO)" $(GINKGO_FLAGS) "$(SUITE_BIN)" || status=$$?; \
 	"$(BIN)/verdict" "$(ARTIFACTS)/report.json" || exit $$?; exit $${status:-0}
 
 # One cluster for all N runs: the first makes it and keeps it, the rest reuse
@@ -112,7 +121,7 @@ e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a ro
 	trap : TERM; $(if $(HOG),"$(BIN)/cpuhog" & hog=$$!; trap 'kill $$hog 2>/dev/null' EXIT;) \
 	reports=(); for i in $$(seq 1 $(N)); do \
 	  echo "== e2e-repeat: run $$i of $(N)$(if $(HOG), with every core kept busy)"; \
-	  E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)/repeat" --json-report=report-$$i.json ./e2e >"$(ARTIFACTS)/repeat/run-$$i.log" 2>&1 || true; \
+	  E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)/repeat" --json-report=report-$$i.json "$(SUITE_BIN)" >"$(ARTIFACTS)/repeat/run-$$i.log" 2>&1 || true; \
 	  reports+=("$(ARTIFACTS)/repeat/report-$$i.json"); \
 	  "$(BIN)/verdict" -md "" "$(ARTIFACTS)/repeat/report-$$i.json" | tail -n 1; v=$${PIPESTATUS[0]}; \
 	  if [ "$$v" = 1 ] || [ "$$v" = 2 ]; then break; fi; \

@@ -19,31 +19,51 @@ import (
 var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol", Label("ch02", "deployments"), func() {
 	const name = "hello-kiamol-2"
 
-	It("makes one Pod named hello-kiamol-2-<hash>-<suffix>, labelled app and pod-template-hash, selected by app=hello-kiamol-2, owned through a ReplicaSet", func(ctx SpecContext) {
-		ns, k := namespace(ctx, "deploy")
-		d, pod := createHelloDeployment(ctx, k, ns)
+	// Claims that only read share one Deployment.
+	Describe("one Deployment, read by each claim", Ordered, ContinueOnFailure, func() {
+		var (
+			ns  string
+			k   kubectl.Kubectl
+			d   *appsv1.Deployment
+			pod corev1.Pod
+		)
+		BeforeAll(func(ctx SpecContext) {
+			ns, k = namespace(ctx, "deploy")
+			d, pod = createHelloDeployment(ctx, k, ns)
+		}, NodeTimeout(timeouts.Chapter))
 
-		hash := pod.Labels["pod-template-hash"]
-		Expect(hash).NotTo(BeEmpty(), "the Pod carries pod-template-hash")
-		Expect(pod.Name).To(MatchRegexp("^"+regexp.QuoteMeta(name+"-"+hash)+"-[a-z0-9]{5}$"), "the Pod's name is <deployment>-<pod-template-hash>-<5 chars>")
-		Expect(pod.Labels).To(Equal(map[string]string{"app": name, "pod-template-hash": hash}))
+		It("makes one Pod named hello-kiamol-2-<hash>-<suffix>, labelled app and pod-template-hash, selected by app=hello-kiamol-2, owned through a ReplicaSet", func(ctx SpecContext) {
+			hash := pod.Labels["pod-template-hash"]
+			Expect(hash).NotTo(BeEmpty(), "the Pod carries pod-template-hash")
+			Expect(pod.Name).To(MatchRegexp("^"+regexp.QuoteMeta(name+"-"+hash)+"-[a-z0-9]{5}$"), "the Pod's name is <deployment>-<pod-template-hash>-<5 chars>")
+			Expect(pod.Labels).To(Equal(map[string]string{"app": name, "pod-template-hash": hash}))
 
-		labels := mustRun(ctx, k, "get", "deploy", name, "-o", "jsonpath={.spec.template.metadata.labels}")
-		Expect(labels.Stdout).To(Equal(`{"app":"hello-kiamol-2"}`), "the book shows the template's labels")
+			labels := mustRun(ctx, k, "get", "deploy", name, "-o", "jsonpath={.spec.template.metadata.labels}")
+			Expect(labels.Stdout).To(Equal(`{"app":"hello-kiamol-2"}`), "the book shows the template's labels")
 
-		byLabel := mustRun(ctx, k, "get", "pods", "-l", "app="+name, "-o", "name")
-		Expect(lines(byLabel.Stdout)).To(Equal([]string{"pod/" + pod.Name}), "kubectl get pods -l app=%s finds exactly that Pod", name)
+			byLabel := mustRun(ctx, k, "get", "pods", "-l", "app="+name, "-o", "name")
+			Expect(lines(byLabel.Stdout)).To(Equal([]string{"pod/" + pod.Name}), "kubectl get pods -l app=%s finds exactly that Pod", name)
 
-		rsRef := metav1.GetControllerOf(&pod)
-		Expect(rsRef).NotTo(BeNil(), "the Pod has a controller")
-		Expect(rsRef.Kind).To(Equal("ReplicaSet"))
-		rs, err := clientset.AppsV1().ReplicaSets(ns).Get(ctx, rsRef.Name, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		dRef := metav1.GetControllerOf(rs)
-		Expect(dRef).NotTo(BeNil(), "the ReplicaSet has a controller")
-		Expect(*dRef).To(And(HaveField("Kind", "Deployment"), HaveField("Name", name), HaveField("UID", d.UID)))
-	}, SpecTimeout(timeouts.Chapter))
+			rsRef := metav1.GetControllerOf(&pod)
+			Expect(rsRef).NotTo(BeNil(), "the Pod has a controller")
+			Expect(rsRef.Kind).To(Equal("ReplicaSet"))
+			rs, err := clientset.AppsV1().ReplicaSets(ns).Get(ctx, rsRef.Name, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			dRef := metav1.GetControllerOf(rs)
+			Expect(dRef).NotTo(BeNil(), "the ReplicaSet has a controller")
+			Expect(*dRef).To(And(HaveField("Kind", "Deployment"), HaveField("Name", name), HaveField("UID", d.UID)))
+		}, SpecTimeout(timeouts.Chapter))
 
+		It("serves the app's page through kubectl port-forward deploy/hello-kiamol-2 :80, from the Pod the Deployment selects", Label("port-forward"), func(ctx SpecContext) {
+			pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/"+name), "/?from=deploy", fixtures.HelloKiamolHeading)
+			// kubectl picked the Pod; its access log says which one served.
+			Eventually(ctx, func() (string, error) { return podLog(ctx, ns, pod.Name) }).
+				WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).
+				Should(ContainSubstring(`"GET /?from=deploy HTTP/1.1" 200`), "the request reached the Deployment's Pod %s", pod.Name)
+		}, SpecTimeout(timeouts.Chapter))
+	})
+
+	// Relabelling changes the Deployment's Pods: a Deployment of its own.
 	It("replaces a Pod relabelled app=hello-kiamol-x (two Pods), and deletes one when the label is restored (back to one)", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "deploy")
 		_, original := createHelloDeployment(ctx, k, ns)
@@ -66,16 +86,6 @@ var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --im
 		), func() string {
 			return "with the label restored, the Deployment has one Pod too many and deletes one: " + health.Deployment(ctx, ns, name).Why
 		})
-	}, SpecTimeout(timeouts.Chapter))
-
-	It("serves the app's page through kubectl port-forward deploy/hello-kiamol-2 :80, from the Pod the Deployment selects", Label("port-forward"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "deploy")
-		_, pod := createHelloDeployment(ctx, k, ns)
-		pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/"+name), "/?from=deploy", fixtures.HelloKiamolHeading)
-		// kubectl picked the Pod; its access log says which one served.
-		Eventually(ctx, func() (string, error) { return podLog(ctx, ns, pod.Name) }).
-			WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).
-			Should(ContainSubstring(`"GET /?from=deploy HTTP/1.1" 200`), "the request reached the Deployment's Pod %s", pod.Name)
 	}, SpecTimeout(timeouts.Chapter))
 })
 

@@ -8,42 +8,64 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
 )
 
 // Chapter 2, section 2.4: working with applications in Pods. exec, logs and
 // cp go through the API server to the node's kubelet, like port-forward:
 // they are what a misconfigured distribution breaks first.
 var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", Label("ch02", "inside"), func() {
-	It("runs a command in the container: kubectl exec hello-kiamol -- sh -c 'hostname -i' prints the Pod's IP", Label("exec"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "inside")
-		pod := runHelloKiamol(ctx, k, ns)
-		out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "hostname -i")
-		Expect(strings.Fields(out.Stdout)).To(ContainElement(pod.Status.PodIP), "the container's own address is the Pod's IP")
-	}, SpecTimeout(timeouts.Chapter))
+	// These claims only read the Pod (a request adds a log line, which no
+	// other claim counts on): they share one.
+	Describe("one Pod, worked with by each claim", Ordered, ContinueOnFailure, func() {
+		var (
+			k   kubectl.Kubectl
+			pod *corev1.Pod
+		)
+		BeforeAll(func(ctx SpecContext) {
+			var ns string
+			ns, k = namespace(ctx, "inside")
+			pod = runHelloKiamol(ctx, k, ns)
+		}, NodeTimeout(timeouts.Chapter))
 
-	It("reaches the app from inside its container: wget -O - http://localhost | head -n 4 shows the page", Label("exec"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "inside")
-		runHelloKiamol(ctx, k, ns)
-		out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
-		Expect(out.Stdout).To(ContainSubstring(fixtures.HelloKiamolHeading), "the first lines of the page, fetched inside the Pod")
-	}, SpecTimeout(timeouts.Chapter))
+		It("runs a command in the container: kubectl exec hello-kiamol -- sh -c 'hostname -i' prints the Pod's IP", Label("exec"), func(ctx SpecContext) {
+			out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "hostname -i")
+			Expect(strings.Fields(out.Stdout)).To(ContainElement(pod.Status.PodIP), "the container's own address is the Pod's IP")
+		}, SpecTimeout(timeouts.Chapter))
 
-	It("logs each request: a GET through port-forward shows in kubectl logs --tail=2 hello-kiamol as an access-log line", Label("logs", "port-forward"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "inside")
-		runHelloKiamol(ctx, k, ns)
-		pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/?from=logs", fixtures.HelloKiamolHeading)
-		// nginx's combined format: address, time, request, status, size,
-		// referer, user agent.
-		line := regexp.MustCompile(`\[[^]]+\] "GET /\?from=logs HTTP/1\.1" 200 \d+ "-" "` + regexp.QuoteMeta(forward.UserAgent) + `"`)
-		Eventually(ctx, func() (string, error) {
-			r, err := kube().In(ns).Run(ctx, "logs", "--tail=2", "hello-kiamol")
-			return r.Stdout, err
-		}).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(MatchRegexp(line.String()),
-			"kubectl logs --tail=2 hello-kiamol shows the request")
-	}, SpecTimeout(timeouts.Chapter))
+		It("reaches the app from inside its container: wget -O - http://localhost | head -n 4 shows the page", Label("exec"), func(ctx SpecContext) {
+			out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
+			Expect(out.Stdout).To(ContainSubstring(fixtures.HelloKiamolHeading), "the first lines of the page, fetched inside the Pod")
+		}, SpecTimeout(timeouts.Chapter))
+
+		It("logs each request: a GET through port-forward shows in kubectl logs --tail=2 hello-kiamol as an access-log line", Label("logs", "port-forward"), func(ctx SpecContext) {
+			pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/?from=logs", fixtures.HelloKiamolHeading)
+			// nginx's combined format: address, time, request, status, size,
+			// referer, user agent.
+			line := regexp.MustCompile(`\[[^]]+\] "GET /\?from=logs HTTP/1\.1" 200 \d+ "-" "` + regexp.QuoteMeta(forward.UserAgent) + `"`)
+			Eventually(ctx, func() (string, error) {
+				r, err := k.Run(ctx, "logs", "--tail=2", "hello-kiamol")
+				return r.Stdout, err
+			}).WithTimeout(timeouts.Controller).WithPolling(timeouts.Poll).Should(MatchRegexp(line.String()),
+				"kubectl logs --tail=2 hello-kiamol shows the request")
+		}, SpecTimeout(timeouts.Chapter))
+
+		It("copies a file out of the container: kubectl cp hello-kiamol:/usr/share/nginx/html/index.html gives the page that is served", Label("cp", "port-forward"), func(ctx SpecContext) {
+			dest := filepath.Join(GinkgoT().TempDir(), "kiamol", "ch02", "index.html")
+			Expect(os.MkdirAll(filepath.Dir(dest), 0o755)).To(Succeed())
+			mustRun(ctx, k, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
+			copied, err := os.ReadFile(dest)
+			Expect(err).NotTo(HaveOccurred(), "kubectl cp wrote %s", dest)
+			Expect(string(copied)).To(ContainSubstring(fixtures.HelloKiamolHeading))
+
+			served := pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
+			Expect(served.Body).To(Equal(string(copied)), "the file in the container is the page it serves")
+		}, SpecTimeout(timeouts.Chapter))
+	})
 
 	It("finds a Deployment's Pod's logs by label: kubectl logs --tail=1 -l app=hello-kiamol-4", Label("logs", "port-forward"), func(ctx SpecContext) {
 		ns, k := namespace(ctx, "inside")
@@ -57,17 +79,4 @@ var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", 
 			"the Deployment's Pod's last log line is the request")
 	}, SpecTimeout(timeouts.Chapter))
 
-	It("copies a file out of the container: kubectl cp hello-kiamol:/usr/share/nginx/html/index.html gives the page that is served", Label("cp", "port-forward"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "inside")
-		runHelloKiamol(ctx, k, ns)
-		dest := filepath.Join(GinkgoT().TempDir(), "kiamol", "ch02", "index.html")
-		Expect(os.MkdirAll(filepath.Dir(dest), 0o755)).To(Succeed())
-		mustRun(ctx, k, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
-		copied, err := os.ReadFile(dest)
-		Expect(err).NotTo(HaveOccurred(), "kubectl cp wrote %s", dest)
-		Expect(string(copied)).To(ContainSubstring(fixtures.HelloKiamolHeading))
-
-		served := pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
-		Expect(served.Body).To(Equal(string(copied)), "the file in the container is the page it serves")
-	}, SpecTimeout(timeouts.Chapter))
 })

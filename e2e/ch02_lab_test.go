@@ -6,17 +6,30 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
 )
 
 // Chapter 2, section 2.6: the lab. A Deployment of the whoami app whose
 // Pods and selector carry two labels; the app names the Pod it runs in.
-var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), func() {
-	It("runs from its manifest with labels app=whoami and version=ch02 on the Deployment, its selector and its Pod", func(ctx SpecContext) {
-		ns, k := namespace(ctx, "lab")
+var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), Ordered, ContinueOnFailure, func() {
+	// Both claims only read the lab's Deployment: they share it.
+	var (
+		k    kubectl.Kubectl
+		d    *appsv1.Deployment
+		pods []corev1.Pod
+	)
+	BeforeAll(func(ctx SpecContext) {
+		var ns string
+		ns, k = namespace(ctx, "lab")
 		Expect(mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "lab/solution/deployment.yaml")).Stdout).To(Equal("deployment.apps/whoami created\n"))
-		d, pods := deploymentMustRun(ctx, ns, "whoami", 1)
+		d, pods = deploymentMustRun(ctx, ns, "whoami", 1)
+	}, NodeTimeout(timeouts.Chapter))
+
+	It("runs from its manifest with labels app=whoami and version=ch02 on the Deployment, its selector and its Pod", func(ctx SpecContext) {
 		want := map[string]string{"app": "whoami", "version": "ch02"}
 		Expect(d.Labels).To(Equal(want))
 		Expect(d.Spec.Selector.MatchLabels).To(Equal(want), "the selector needs both labels")
@@ -26,10 +39,6 @@ var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), func() 
 	}, SpecTimeout(timeouts.Chapter))
 
 	It("answers through kubectl port-forward deploy/whoami :80 with the Pod's name, which kubectl exec deploy/whoami -- sh -c 'hostname' prints too", Label("port-forward", "exec"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "lab")
-		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "lab/solution/deployment.yaml"))
-		_, pods := deploymentMustRun(ctx, ns, "whoami", 1)
-
 		page := pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/whoami"), "/", "I'm ")
 		var answer string
 		Expect(json.Unmarshal([]byte(page.Body), &answer)).To(Succeed(), "the app answers with a JSON string: %s", page.Body)

@@ -20,38 +20,51 @@ import (
 
 // Chapter 2, section 2.1: how Kubernetes runs and manages containers.
 var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol", Label("ch02", "pods"), func() {
-	It("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed by kubectl get pods", func(ctx SpecContext) {
-		ns, k := namespace(ctx, "pods")
-		pod := runHelloKiamol(ctx, k, ns)
+	// Claims that only read share one Pod; each still passes or fails on
+	// its own (ContinueOnFailure), with its own time in the verdict.
+	Describe("one Pod, read by each claim", Ordered, ContinueOnFailure, func() {
+		var (
+			ns  string
+			k   kubectl.Kubectl
+			pod *corev1.Pod
+		)
+		BeforeAll(func(ctx SpecContext) {
+			ns, k = namespace(ctx, "pods")
+			pod = runHelloKiamol(ctx, k, ns)
+		}, NodeTimeout(timeouts.Chapter))
 
-		podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
-		Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
-		Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
-		Expect(podIP.Equal(hostIP)).To(BeFalse(), "the pod has its own virtual IP, not its node's (%s)", hostIP)
+		It("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed by kubectl get pods", func(ctx SpecContext) {
+			podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
+			Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
+			Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
+			Expect(podIP.Equal(hostIP)).To(BeFalse(), "the pod has its own virtual IP, not its node's (%s)", hostIP)
 
-		columns := mustRun(ctx, k, "get", "pod", "hello-kiamol", "--output", "custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP")
-		Expect(lines(columns.Stdout)).To(HaveLen(2), "a header and one row:\n%s", columns.Stdout)
-		Expect(strings.Fields(lines(columns.Stdout)[1])).To(Equal([]string{"hello-kiamol", pod.Status.HostIP, pod.Status.PodIP}), "kubectl prints the IPs the API has")
+			columns := mustRun(ctx, k, "get", "pod", "hello-kiamol", "--output", "custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP")
+			Expect(lines(columns.Stdout)).To(HaveLen(2), "a header and one row:\n%s", columns.Stdout)
+			Expect(strings.Fields(lines(columns.Stdout)[1])).To(Equal([]string{"hello-kiamol", pod.Status.HostIP, pod.Status.PodIP}), "kubectl prints the IPs the API has")
 
-		list := mustRun(ctx, k, "get", "pods")
-		Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
-	}, SpecTimeout(timeouts.Chapter))
+			list := mustRun(ctx, k, "get", "pods")
+			Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
+		}, SpecTimeout(timeouts.Chapter))
 
-	It("names its container by the runtime that runs it: the containerID's scheme is the node's runtime", func(ctx SpecContext) {
-		ns, k := namespace(ctx, "pods")
-		pod := runHelloKiamol(ctx, k, ns)
+		It("names its container by the runtime that runs it: the containerID's scheme is the node's runtime", func(ctx SpecContext) {
+			out := mustRun(ctx, k, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+			id := strings.TrimSpace(out.Stdout)
+			Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
+			Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
+			node, err := clientset.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			runtime := node.Status.NodeInfo.ContainerRuntimeVersion
+			Expect(containerruntime.Scheme(id)).To(Equal(containerruntime.Scheme(runtime)),
+				"containerID %s and node %s's runtime %s", id, node.Name, runtime)
+		}, SpecTimeout(timeouts.Chapter))
 
-		out := mustRun(ctx, k, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
-		id := strings.TrimSpace(out.Stdout)
-		Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
-		Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
-		node, err := clientset.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		runtime := node.Status.NodeInfo.ContainerRuntimeVersion
-		Expect(containerruntime.Scheme(id)).To(Equal(containerruntime.Scheme(runtime)),
-			"containerID %s and node %s's runtime %s", id, node.Name, runtime)
-	}, SpecTimeout(timeouts.Chapter))
+		It("serves the app's page through kubectl port-forward pod/hello-kiamol :80", Label("port-forward"), func(ctx SpecContext) {
+			pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
+		}, SpecTimeout(timeouts.Chapter))
+	})
 
+	// Claims that change the Pod get their own.
 	It("heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again", Label("self-healing"), func(ctx SpecContext) {
 		ns, k := namespace(ctx, "pods")
 		pod := runHelloKiamol(ctx, k, ns)
@@ -63,12 +76,6 @@ var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-k
 		if containerruntime.Scheme(before.ContainerID) == "containerd" {
 			Expect(healed.RestartCount).To(Equal(before.RestartCount), "restartCount after crictl rm -f")
 		}
-	}, SpecTimeout(timeouts.Chapter))
-
-	It("serves the app's page through kubectl port-forward pod/hello-kiamol :80", Label("port-forward"), func(ctx SpecContext) {
-		ns, k := namespace(ctx, "pods")
-		runHelloKiamol(ctx, k, ns)
-		pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
 	}, SpecTimeout(timeouts.Chapter))
 
 	It("keeps serving through the same port-forward after its container is replaced", Label("port-forward", "self-healing"), func(ctx SpecContext) {

@@ -20,10 +20,12 @@ import (
 var _ = Describe("2.5 Resource management: kubectl delete", Label("ch02", "delete"), func() {
 	It("kubectl delete pods --all: the Deployments' Pods come back under new names and UIDs, the bare Pods stay gone", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "delete")
-		runHelloKiamol(ctx, k, ns)
-		createHelloDeployment(ctx, k, ns)
+		// The chapter's four objects so far, all made before any wait.
+		mustRun(ctx, k, "run", "hello-kiamol", "--image="+image(fixtures.HelloKiamol))
+		mustRun(ctx, k, "create", "deployment", "hello-kiamol-2", "--image="+image(fixtures.HelloKiamol))
 		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "pod.yaml"))
 		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "deployment.yaml"))
+		podMustBeReady(ctx, ns, "hello-kiamol")
 		podMustBeReady(ctx, ns, "hello-kiamol-3")
 		_, owned2 := deploymentMustRun(ctx, ns, "hello-kiamol-2", 1)
 		_, owned4 := deploymentMustRun(ctx, ns, "hello-kiamol-4", 1)
@@ -54,8 +56,9 @@ var _ = Describe("2.5 Resource management: kubectl delete", Label("ch02", "delet
 
 	It("kubectl delete deploy --all: the Deployments' ReplicaSets and Pods go with them", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "delete")
-		createHelloDeployment(ctx, k, ns)
+		mustRun(ctx, k, "create", "deployment", "hello-kiamol-2", "--image="+image(fixtures.HelloKiamol))
 		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "deployment.yaml"))
+		deploymentMustRun(ctx, ns, "hello-kiamol-2", 1)
 		deploymentMustRun(ctx, ns, "hello-kiamol-4", 1)
 
 		out := mustRun(ctx, k, "delete", "deploy", "--all")

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +31,7 @@ import (
 
 func main() {
 	labels := flag.String("labels", "", "the Ginkgo label filter the run will use")
-	suite := flag.String("suite", "./e2e", "the suite whose specs the label filter must select")
+	suite := flag.String("suite", "./e2e", "the suite whose specs the label filter must select: a package, or its compiled .test binary")
 	checkDocker := flag.Bool("docker", true, "check the Docker engine when the suite is to make its own cluster")
 	ginkgo := flag.String("ginkgo", "", "the ginkgo CLI for the dry run that lists specs (default: go tool ginkgo)")
 	flag.Parse()
@@ -100,20 +101,28 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 }
 
 // specLabels lists each spec's labels through a Ginkgo dry run, which walks
-// the suite's tree without running any node.
+// the suite's tree without running any node: of a compiled suite (a .test
+// binary, as make builds it) directly, else through the ginkgo CLI.
 func specLabels(ctx context.Context, ginkgo, suite string) ([][]string, error) {
 	dir, err := os.MkdirTemp("", "kiamol-e2e-dry-run-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"--dry-run", "--no-color", "--silence-skips", "--output-dir", dir, "--json-report", "dry-run.json", suite}
-	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "ginkgo"}, args...)...)
-	if ginkgo != "" {
-		cmd = exec.CommandContext(ctx, ginkgo, args...)
+	var cmd *exec.Cmd
+	if strings.HasSuffix(suite, ".test") {
+		cmd = exec.CommandContext(ctx, suite, "--ginkgo.dry-run", "--ginkgo.no-color", "--ginkgo.silence-skips",
+			"--ginkgo.json-report", filepath.Join(dir, "dry-run.json"))
+		cmd.Dir = dir
+	} else {
+		args := []string{"--dry-run", "--no-color", "--silence-skips", "--output-dir", dir, "--json-report", "dry-run.json", suite}
+		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "ginkgo"}, args...)...)
+		if ginkgo != "" {
+			cmd = exec.CommandContext(ctx, ginkgo, args...)
+		}
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("cannot list the suite's specs (ginkgo --dry-run %s): %v\n%s", suite, err, out)
+		return nil, fmt.Errorf("cannot list the suite's specs (dry run of %s): %v\n%s", suite, err, out)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "dry-run.json"))
 	if err != nil {

@@ -34,7 +34,8 @@ type Input struct {
 	Owner     sweep.Owner // the run, for a later run's sweep
 	Artifacts string      // where a failed spec's evidence goes
 	// Gone bounds the wait, in the spec's cleanup, for the namespace to
-	// leave Terminating; Poll is how often it looks.
+	// leave Terminating; Poll is how often it looks. Gone 0 waits not at
+	// all: the run then waits once, at its end, for all its namespaces.
 	Gone, Poll time.Duration
 	// Stuck says why a namespace cannot go at all ("" when it can): a
 	// cluster whose kube-controller-manager is gone never deletes one, and
@@ -92,7 +93,11 @@ func Create(ctx context.Context, in Input) string {
 				}
 			}
 		}
-		Expect(Delete(ctx, cs, name, in.Gone, in.Poll, in.Stuck)).To(Succeed())
+		if in.Gone > 0 {
+			Expect(Delete(ctx, cs, name, in.Gone, in.Poll, in.Stuck)).To(Succeed())
+		} else {
+			Expect(StartDelete(ctx, cs, name)).To(Succeed())
+		}
 		liveMu.Lock()
 		delete(live, name)
 		liveMu.Unlock()
@@ -107,17 +112,11 @@ func Create(ctx context.Context, in Input) string {
 	return name
 }
 
-// Delete removes a spec's namespace and waits until it is gone. Its Pods go
-// first with no grace period: the spec is over, and nothing in them needs
-// time to shut down, so the namespace does not wait on the kubelet.
+// Delete removes a spec's namespace (StartDelete) and waits until it is
+// gone.
 func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, poll time.Duration, stuck func(context.Context) string) error {
-	zero := int64(0)
-	err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete the pods of namespace %s: %w", name, err)
-	}
-	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", name, err)
+	if err := StartDelete(ctx, cs, name); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(within)
 	for {
@@ -191,6 +190,21 @@ func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
 		}
 	}
 	return b.String()
+}
+
+// StartDelete deletes a spec's namespace without waiting for it to go: its
+// Pods first, with no grace period (the spec is over, and nothing in them
+// needs time to shut down), so the namespace does not wait on the kubelet.
+func StartDelete(ctx context.Context, cs kubernetes.Interface, name string) error {
+	zero := int64(0)
+	err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the pods of namespace %s: %w", name, err)
+	}
+	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	return nil
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Chapter 2 typed by hand: the book's exercises as a reader would run them
+# with kubectl, one after another in one namespace, with honest waits
+# (kubectl wait, rollout status, loops until a condition holds) and a check
+# of what each step printed. `make bench` times it against `make e2e
+# EXISTING=1` on the same cluster; it is the suite's yardstick, not a test.
+#
+#   KUBECTL=... KUBECONFIG=... CONTEXT=... FIXTURES=fixtures/ch02 hack/bench/chapter.sh
+set -euo pipefail
+
+: "${KUBECTL:?the kubectl to run (make tools builds one)}" "${KUBECONFIG:?}" "${CONTEXT:?}"
+FIXTURES=${FIXTURES:-fixtures/ch02}
+for tool in curl python3 docker; do
+  command -v "$tool" >/dev/null || { echo "chapter.sh: $tool is not installed" >&2; exit 2; }
+done
+
+NS=bench-$$-$RANDOM
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$KUBECTL" --context "$CONTEXT" delete namespace "$NS" --wait=true >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+k() { "$KUBECTL" --context "$CONTEXT" -n "$NS" "$@"; }
+fail() { echo "chapter.sh: $*" >&2; exit 1; }
+expect() { grep -qE -- "$1" <<<"$2" || fail "expected /$1/ in: $2"; }
+# until_ok CMD...: run CMD every 250 ms until it succeeds, for at most 90 s
+# (a condition to evaluate afresh each time goes through eval).
+until_ok() {
+  local deadline=$((SECONDS + 90))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "gave up waiting for: $*"
+    sleep 0.25
+  done
+}
+# forward TARGET: kubectl port-forward on a free port; prints the port.
+forward() {
+  k port-forward --address 127.0.0.1 "$1" :80 >"$work/pf.$2" 2>&1 &
+  pids+=($!)
+  local deadline=$((SECONDS + 60))
+  until grep -qso 'Forwarding from 127.0.0.1:[0-9]*' "$work/pf.$2"; do
+    [ $SECONDS -lt $deadline ] || fail "port-forward $1 never listened"
+    sleep 0.1
+  done
+  grep -o 'Forwarding from 127.0.0.1:[0-9]*' "$work/pf.$2" | head -1 | sed 's/.*://'
+}
+ready_pods() { k get pods "$@" -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{.status.containerStatuses[0].ready}{"\n"}{end}' | grep -cx true || true; }
+
+"$KUBECTL" --context "$CONTEXT" create namespace "$NS" >/dev/null
+"$KUBECTL" --context "$CONTEXT" -n "$NS" create serviceaccount default >/dev/null 2>&1 || true
+
+# The cluster: nodes Ready, control plane running.
+expect ' Ready ' "$("$KUBECTL" --context "$CONTEXT" get nodes)"
+"$KUBECTL" --context "$CONTEXT" -n kube-system wait --for=condition=Ready pods --all --timeout=90s >/dev/null
+
+# 2.1 Pods
+expect 'pod/hello-kiamol created' "$(k run hello-kiamol --image=kiamol/ch02-hello-kiamol)"
+k wait --for=condition=Ready pod hello-kiamol --timeout=90s >/dev/null
+expect '^hello-kiamol +1/1 +Running' "$(k get pods)"
+cols=$(k get pod hello-kiamol --output custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP --no-headers)
+read -r _ hostip podip <<<"$cols"
+[ "$hostip" != "$podip" ] || fail "pod IP $podip is the node's"
+id=$(k get pod hello-kiamol -o jsonpath='{.status.containerStatuses[0].containerID}')
+expect '^containerd://' "$id"
+uid=$(k get pod hello-kiamol -o jsonpath='{.metadata.uid}')
+node=$(k get pod hello-kiamol -o jsonpath='{.spec.nodeName}')
+cid=$(docker exec "$node" crictl --timeout 60s ps -q --label io.kubernetes.container.name=hello-kiamol --label io.kubernetes.pod.namespace="$NS")
+docker exec "$node" crictl --timeout 60s rm -f "$cid" >/dev/null
+healed() {
+  [ "$(k get pod hello-kiamol -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].ready}')" != "$uid $id true" ] &&
+    [ "$(k get pod hello-kiamol -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].ready}')" = "$uid true" ]
+}
+until_ok healed
+port=$(forward pod/hello-kiamol pod)
+until_ok curl -sf "http://127.0.0.1:$port/"
+expect 'Hello from Chapter 2!' "$(curl -sf "http://127.0.0.1:$port/")"
+
+# 2.2 Deployments
+expect 'deployment.apps/hello-kiamol-2 created' "$(k create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol)"
+k rollout status deploy/hello-kiamol-2 --timeout=90s >/dev/null
+expect '^\{"app":"hello-kiamol-2"\}$' "$(k get deploy hello-kiamol-2 -o jsonpath='{.spec.template.metadata.labels}')"
+expect '^hello-kiamol-2-[a-z0-9]+-[a-z0-9]{5} ' "$(k get pods -l app=hello-kiamol-2 --no-headers)"
+k label pods -l app=hello-kiamol-2 --overwrite app=hello-kiamol-x >/dev/null
+until_ok eval '[ "$(ready_pods -l app=hello-kiamol-2)" = 1 ]'
+k label pods -l app=hello-kiamol-x --overwrite app=hello-kiamol-2 >/dev/null
+until_ok eval '[ "$(k get pods -l app=hello-kiamol-2 -o name | wc -l)" = 1 ]'
+port=$(forward deploy/hello-kiamol-2 deploy)
+until_ok curl -sf "http://127.0.0.1:$port/"
+
+# 2.3 Manifests
+expect 'pod/hello-kiamol-3 created' "$(k apply -f "$FIXTURES/pod.yaml")"
+expect 'deployment.apps/hello-kiamol-4 created' "$(k apply -f "$FIXTURES/deployment.yaml")"
+k wait --for=condition=Ready pod hello-kiamol-3 --timeout=90s >/dev/null
+k rollout status deploy/hello-kiamol-4 --timeout=90s >/dev/null
+expect 'pod/hello-kiamol-3 unchanged' "$(k apply -f "$FIXTURES/pod.yaml")"
+expect 'deployment.apps/hello-kiamol-4 unchanged' "$(k apply -f "$FIXTURES/deployment.yaml")"
+(cd "$FIXTURES/.." && exec python3 -m http.server --bind 127.0.0.1 0 >"$work/http" 2>&1) &
+pids+=($!)
+until_ok grep -q 'port [0-9]*' "$work/http"
+hport=$(grep -o 'port [0-9]*' "$work/http" | head -1 | cut -d' ' -f2)
+expect 'pod/hello-kiamol-3 unchanged' "$(k apply -f "http://127.0.0.1:$hport/ch02/pod.yaml")"
+
+# 2.4 Working with the app in its Pod
+expect "$podip" "$(k exec hello-kiamol -- sh -c 'hostname -i')"
+expect 'Hello from Chapter 2!' "$(k exec hello-kiamol -- sh -c 'wget -O - http://localhost | head -n 4' 2>/dev/null)"
+port=$(forward pod/hello-kiamol logs)
+until_ok curl -sf "http://127.0.0.1:$port/?from=script"
+until_ok sh -c "'$KUBECTL' --context '$CONTEXT' -n '$NS' logs --tail=2 hello-kiamol | grep -q 'GET /?from=script'"
+port4=$(forward deploy/hello-kiamol-4 logs4)
+until_ok curl -sf "http://127.0.0.1:$port4/?from=label"
+until_ok sh -c "'$KUBECTL' --context '$CONTEXT' -n '$NS' logs --tail=1 -l app=hello-kiamol-4 | grep -q 'GET /?from=label'"
+mkdir -p "$work/kiamol/ch02"
+k cp "hello-kiamol:/usr/share/nginx/html/index.html" "$work/kiamol/ch02/index.html" >/dev/null
+cmp -s "$work/kiamol/ch02/index.html" <(curl -sf "http://127.0.0.1:$port/") || fail "the copied page is not the served one"
+
+# 2.5 Resource management
+k delete pods --all >/dev/null
+until_ok eval '[ "$(ready_pods -l "app in (hello-kiamol-2,hello-kiamol-4)")" = 2 ]'
+until_ok eval '[ -z "$(k get pods hello-kiamol hello-kiamol-3 --ignore-not-found -o name)" ]'
+k delete deploy --all >/dev/null
+until_ok eval '[ -z "$(k get pods,replicasets -o name)" ]'
+
+# 2.6 Lab
+expect 'deployment.apps/whoami created' "$(k apply -f "$FIXTURES/lab/solution/deployment.yaml")"
+k rollout status deploy/whoami --timeout=90s >/dev/null
+pod=$(k get pods -l app=whoami,version=ch02 -o jsonpath='{.items[0].metadata.name}')
+port=$(forward deploy/whoami lab)
+until_ok curl -sf "http://127.0.0.1:$port/"
+expect "I'm $pod running on " "$(curl -sf "http://127.0.0.1:$port/")"
+expect "^$pod\$" "$(k exec deploy/whoami -- sh -c 'hostname')"
+echo "chapter.sh: every exercise as the book says"

@@ -20,6 +20,8 @@ CLUSTER_NAME ?=## kind cluster name (default kiamol-e2e); runs with different na
 TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
 SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
 N ?= 10## e2e-repeat: how many runs in a row
+PAIRS ?= 5## bench: script/suite pairs to time
+CLUSTER_UP ?= 0## bench: also time this many make e2e runs that make their own cluster
 HOG ?=## e2e-repeat: HOG=1 keeps every core busy with hack/cpuhog meanwhile (make e2e-load sets it)
 
 CACHE := $(or $(KIAMOL_E2E_CACHE),$(HOME)/.cache/kiamol-e2e)
@@ -132,6 +134,10 @@ e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a ro
 .PHONY: e2e-load
 e2e-load: ## e2e-repeat with every core kept busy by hack/cpuhog (N runs)
 	@$(MAKE) --no-print-directory e2e-repeat HOG=1
+
+.PHONY: bench
+bench: images tools ## time the suite against the chapter typed with kubectl (hack/bench), alternating, on one kept cluster
+	@go run ./hack/bench -pairs $(PAIRS) -cluster-up $(CLUSTER_UP) -md "$(ARTIFACTS)/bench.md"
 
 .PHONY: labels
 labels: tools ## list the suite's labels (for LABELS=)

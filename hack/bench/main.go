@@ -1,0 +1,186 @@
+// Command bench times the suite against the same chapter typed by hand: on
+// one kept cluster it runs, alternately, hack/bench/chapter.sh (the book's
+// exercises with kubectl, honest waits) and `make e2e EXISTING=1`, and
+// prints medians, spreads and their ratio as a Markdown table. Optionally it
+// also times the cluster-up path: `make e2e` from cached images to verdict.
+//
+//	go run ./hack/bench [-pairs 5] [-cluster-up 3]    (make bench)
+//
+// It is a benchmark, not a test: it fails only when a run it times fails.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+func main() {
+	pairs := flag.Int("pairs", 5, "script/suite pairs to time, alternating")
+	clusterUp := flag.Int("cluster-up", 0, "also time this many `make e2e` runs that make their own cluster")
+	out := flag.String("md", "_artifacts/bench.md", "where to write the table as well")
+	flag.Parse()
+	if err := run(*pairs, *clusterUp, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+// cluster is the kept cluster the pairs share.
+const cluster = "kiamol-e2e-bench"
+
+func run(pairs, clusterUp int, mdPath string) error {
+	cache := os.Getenv("KIAMOL_E2E_CACHE")
+	if cache == "" {
+		home, _ := os.UserCacheDir()
+		cache = filepath.Join(home, "kiamol-e2e")
+	}
+	kubeconfig := filepath.Join(cache, cluster+".kubeconfig")
+	machine := describeMachine()
+	fmt.Println("bench: " + machine)
+
+	// One cluster for every pair, made (and warmed) by a full run of the
+	// suite; deleted at the end.
+	fmt.Println("bench: making the shared cluster with a full run (not timed)")
+	if _, err := timed("make", "e2e", "KEEP=1", "CLUSTER_NAME="+cluster); err != nil {
+		return fmt.Errorf("the warm-up run failed: %w", err)
+	}
+	defer func() {
+		if _, err := timed("make", "down", "CLUSTER_NAME="+cluster); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: make down failed:", err)
+		}
+	}()
+	script := []string{"env", "KUBECTL=" + filepath.Join(cache, "bin", "kubectl"), "KUBECONFIG=" + kubeconfig,
+		"CONTEXT=kind-" + cluster, "FIXTURES=fixtures/ch02", "bash", "hack/bench/chapter.sh"}
+	suite := []string{"make", "e2e", "EXISTING=1", "KUBECONFIG=" + kubeconfig, "CLUSTER_NAME=" + cluster}
+	if _, err := timed(script...); err != nil {
+		return fmt.Errorf("the script's warm-up failed: %w", err)
+	}
+
+	var scriptTimes, suiteTimes []time.Duration
+	for i := 0; i < pairs; i++ {
+		// Alternate which goes first, so neither always follows the other.
+		order := [][]string{script, suite}
+		if i%2 == 1 {
+			order = [][]string{suite, script}
+		}
+		for _, cmd := range order {
+			d, err := timed(cmd...)
+			if err != nil {
+				return fmt.Errorf("pair %d: %w", i+1, err)
+			}
+			if cmd[0] == "env" {
+				scriptTimes = append(scriptTimes, d)
+			} else {
+				suiteTimes = append(suiteTimes, d)
+			}
+			fmt.Printf("bench: pair %d: %s %.1fs\n", i+1, name(cmd), d.Seconds())
+		}
+	}
+
+	var up []time.Duration
+	for i := 0; i < clusterUp; i++ {
+		d, err := timed("make", "e2e", "CLUSTER_NAME="+cluster+"-up")
+		if err != nil {
+			return fmt.Errorf("cluster-up run %d: %w", i+1, err)
+		}
+		up = append(up, d)
+		fmt.Printf("bench: cluster-up run %d: %.1fs\n", i+1, d.Seconds())
+	}
+
+	md := table(machine, scriptTimes, suiteTimes, up)
+	fmt.Print(md)
+	if mdPath != "" {
+		_ = os.MkdirAll(filepath.Dir(mdPath), 0o755)
+		return os.WriteFile(mdPath, []byte(md), 0o644)
+	}
+	return nil
+}
+
+func name(cmd []string) string {
+	if cmd[0] == "env" {
+		return "chapter.sh"
+	}
+	return "make e2e EXISTING=1"
+}
+
+// timed runs a command with its output kept aside, and says how long it
+// took; a failure carries the output's tail.
+func timed(args ...string) (time.Duration, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		return d, fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, strings.Join(lines, "\n"))
+	}
+	return d, nil
+}
+
+func table(machine string, script, suite, up []time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02"), machine)
+	b.WriteString("| what | runs | median | min-max |\n|---|---|---|---|\n")
+	row := func(what string, ds []time.Duration) {
+		if len(ds) == 0 {
+			return
+		}
+		lo, med, hi := spread(ds)
+		fmt.Fprintf(&b, "| %s | %d | %.1f s | %.1f-%.1f s |\n", what, len(ds), med.Seconds(), lo.Seconds(), hi.Seconds())
+	}
+	row("`hack/bench/chapter.sh`: the chapter typed with kubectl, sequential", script)
+	row("`make e2e EXISTING=1`: the suite on the same cluster", suite)
+	row("`make e2e` from cached images: cluster up, suite, cluster down", up)
+	if len(script) > 0 && len(suite) > 0 {
+		_, s, _ := spread(script)
+		_, e, _ := spread(suite)
+		fmt.Fprintf(&b, "\nRatio of medians, suite / script: **%.2f**\n", e.Seconds()/s.Seconds())
+	}
+	return b.String()
+}
+
+func spread(ds []time.Duration) (lo, med, hi time.Duration) {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	n := len(s)
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[0], med, s[n-1]
+}
+
+// describeMachine is what a reader needs to compare: cores, CPU, memory,
+// and the load at the start.
+func describeMachine() string {
+	cpu := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem := ""
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		fmt.Sscanf(strings.SplitN(string(raw), "\n", 2)[0], "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %d GiB", (kb+512*1024)/(1024*1024))
+	}
+	load := ""
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = ", load " + strings.Join(strings.Fields(string(raw))[:3], " ")
+	}
+	return fmt.Sprintf("%d cores (%s)%s%s", runtime.NumCPU(), cpu, mem, load)
+}

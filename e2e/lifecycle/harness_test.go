@@ -368,7 +368,7 @@ type hostState struct {
 	Containers map[string]container // by name
 	Networks   map[string]network   // by name
 	Guard      []string             // DOCKER-USER's rules, in order
-	Files      map[string]string    // the cache's cluster records and kubeconfigs: path -> content hash
+	Files      map[string]string    // the cache's cluster records and kubeconfigs, ~/.kube/config: path -> content hash
 }
 
 type container struct {
@@ -404,6 +404,10 @@ func readHost(t *testing.T) hostState {
 	cache := cacheDir(t)
 	records, _ := filepath.Glob(filepath.Join(cache, "state", "clusters", "*.json"))
 	kubeconfigs, _ := filepath.Glob(filepath.Join(cache, "*.kubeconfig"))
+	// The user's own kubeconfig, which no run may write into.
+	if home, err := os.UserHomeDir(); err == nil {
+		kubeconfigs = append(kubeconfigs, filepath.Join(home, ".kube", "config"))
+	}
 	for _, f := range append(records, kubeconfigs...) {
 		raw, err := os.ReadFile(f)
 		if errors.Is(err, os.ErrNotExist) {

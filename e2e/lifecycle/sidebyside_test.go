@@ -71,6 +71,7 @@ func TestTwoRunsWithDifferentNamesBothPass(t *testing.T) {
 	for _, p := range w.stop() {
 		t.Error(p)
 	}
+	t.Logf("watched both clusters in %d samples", w.samples)
 	expectPass(t, rb, errB)
 	expectPass(t, rc, errC)
 	expectHostAsBefore(t, before, b.name, c.name)
@@ -351,4 +352,32 @@ func dockerOnly(objs map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// The watcher must see what it is there to see: a node container of a
+// cluster that has no registry, network or guard rule (made here with the
+// registry image, never started).
+func TestWatcherSeesANodeAlone(t *testing.T) {
+	requireEnabled(t)
+	w := ownCluster(t, "watch")
+	raw, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "kiamol-e2e/registry").Output()
+	img := strings.Fields(string(raw))
+	if err != nil || len(img) == 0 {
+		t.Fatalf("no kiamol-e2e/registry image to make a stand-in node from (%v): make images", err)
+	}
+	watch := watchApart(w.name)
+	node := w.name + "-control-plane"
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "--force", node).Run() })
+	if out, err := exec.Command("docker", "create", "--name", node, "--label", "io.x-k8s.kind.cluster="+w.name, img[0]).CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	time.Sleep(12 * time.Second)
+	if out, err := exec.Command("docker", "rm", "--force", node).CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v: %s", err, out)
+	}
+	problems := watch.stop()
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "node runs without") }) {
+		t.Errorf("the watcher missed a node without registry, network or guard: %q", problems)
+	}
+	expectHostAsBefore(t, w.before, w.name)
 }

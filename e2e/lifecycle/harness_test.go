@@ -369,6 +369,7 @@ type hostState struct {
 	Networks   map[string]network   // by name
 	Guard      []string             // DOCKER-USER's rules, in order
 	Files      map[string]string    // the cache's cluster records and kubeconfigs, ~/.kube/config: path -> content hash
+	At         time.Time            // when it was read
 }
 
 type container struct {
@@ -383,7 +384,7 @@ type network struct{ ID, Owner string }
 // read fails the test: a comparison of nothing proves nothing.
 func readHost(t *testing.T) hostState {
 	t.Helper()
-	h := hostState{Containers: map[string]container{}, Networks: map[string]network{}, Files: map[string]string{}}
+	h := hostState{Containers: map[string]container{}, Networks: map[string]network{}, Files: map[string]string{}, At: time.Now()}
 	var err error
 	for attempt := 1; ; attempt++ {
 		// A container or network can go between the listing and the
@@ -493,11 +494,6 @@ func (h hostState) of(name string) map[string]string {
 	return m
 }
 
-func (h hostState) guardFor(name string) bool {
-	bridge := cluster.NamesFor(name).Bridge
-	return slices.ContainsFunc(h.Guard, func(r string) bool { return strings.Contains(r+" ", " -i "+bridge+" ") })
-}
-
 // expectHostAsBefore checks that everything that was on the machine before
 // is still there and unchanged (a cluster the user kept, above all: same
 // container, still in the same state since the same start; same network;
@@ -508,16 +504,16 @@ func expectHostAsBefore(t *testing.T, before hostState, ours ...string) {
 	after := readHost(t)
 	for name, c := range before.Containers {
 		if a, ok := after.Containers[name]; !ok {
-			t.Errorf("container %s (%.12s) was there before and is gone", name, c.ID)
+			t.Errorf("container %s (%.12s) was there before and is gone%s", name, c.ID, eventsSince(before.At, "container", c.ID))
 		} else if a != c {
-			t.Errorf("container %s changed: before %+v, after %+v", name, c, a)
+			t.Errorf("container %s changed: before %+v, after %+v%s", name, c, a, eventsSince(before.At, "container", c.ID))
 		}
 	}
 	for name, n := range before.Networks {
 		if a, ok := after.Networks[name]; !ok {
-			t.Errorf("network %s (%.12s) was there before and is gone", name, n.ID)
+			t.Errorf("network %s (%.12s) was there before and is gone%s", name, n.ID, eventsSince(before.At, "network", n.ID))
 		} else if a != n {
-			t.Errorf("network %s changed: before %+v, after %+v", name, n, a)
+			t.Errorf("network %s changed: before %+v, after %+v%s", name, n, a, eventsSince(before.At, "network", n.ID))
 		}
 	}
 	for f, sum := range before.Files {
@@ -535,6 +531,31 @@ func expectHostAsBefore(t *testing.T, before hostState, ours ...string) {
 			t.Errorf("left behind of cluster %s: %v", name, keys(left))
 		}
 	}
+}
+
+// eventsSince is what Docker says happened to an object since then (its
+// event buffer is bounded: it may have forgotten), for a failure to show
+// when, and by which kind of call (a "stop" is someone's docker stop; the
+// suite only ever runs and force-removes its own containers).
+func eventsSince(since time.Time, kind, id string) string {
+	out, err := exec.Command("docker", "events", "--since", since.Add(-time.Second).Format(time.RFC3339Nano), "--until", time.Now().Format(time.RFC3339Nano),
+		"--filter", kind+"="+id, "--format", "{{.TimeNano}} {{.Type}} {{.Action}}").Output()
+	if err != nil {
+		return fmt.Sprintf("\n  (docker events: %v)", err)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ns, rest, ok := strings.Cut(l, " ")
+		var n int64
+		if _, err := fmt.Sscan(ns, &n); ok && err == nil {
+			l = time.Unix(0, n).Format("15:04:05.000") + " " + rest
+		}
+		b.WriteString("\n  docker event: " + l)
+	}
+	if b.Len() == 0 {
+		return "\n  (Docker recalls no event for it since the test began)"
+	}
+	return b.String()
 }
 
 // expectSame checks that what the machine holds of a cluster is as it was.

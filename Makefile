@@ -156,11 +156,13 @@ lint: ## vet, and check the CI workflow with actionlint
 unit: lint ## unit tests and bad-input tests (no cluster of their own)
 	go test -count=1 ./cmd/... ./harness/... ./helpers/... ./fixtures/... ./hack/...
 
-# Real runs of make e2e, interrupted at each phase; each then checks that
-# nothing is left. They make and delete clusters: not part of `unit`.
+# Real runs of make e2e, interrupted at each phase, and run side by side
+# under one cluster name and under two; each then checks that nothing is
+# left and that a cluster kept under another name is untouched. They make
+# and delete clusters (named kiamol-e2e-lc-*): not part of `unit`.
 .PHONY: interrupts
-interrupts: images ## interrupt make e2e during image build, cluster creation and specs; check nothing is left
-	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 30m ./e2e/lifecycle/
+interrupts: images ## interrupt make e2e at each phase, run it side by side; check nothing is left or touched
+	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m ./e2e/lifecycle/
 
 .PHONY: test
 test: unit interrupts e2e ## every test, as CI runs it

@@ -47,6 +47,12 @@ func down(ctx context.Context, s settings.Settings) error {
 	// Only what the suite's record and labels show it made for this cluster
 	// name, and only when no live run holds the name.
 	err := cluster.Remove(ctx, s.ClusterName, os.Stdout)
+	if errors.Is(err, cluster.ErrInUse) {
+		// A live run holds the name: nothing was touched, and its
+		// containers are there because it runs. The refusal is the whole
+		// answer, in one line (a second "still there" line only misled).
+		return err
+	}
 	left, lerr := docker.Run(ctx, "ps", "--all", "--quiet", "--filter", "label="+cluster.OwnerLabel+"="+s.ClusterName)
 	if lerr == nil && left != "" {
 		err = errors.Join(err, fmt.Errorf("containers labelled %s=%s are still there: %s", cluster.OwnerLabel, s.ClusterName, left))

@@ -125,7 +125,8 @@ e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a ro
 	  echo "== e2e-repeat: run $$i of $(N)$(if $(HOG), with every core kept busy)"; \
 	  E2E_KEEP_CLUSTER=1 "$(GINKGO)" $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)/repeat" --json-report=report-$$i.json "$(SUITE_BIN)" >"$(ARTIFACTS)/repeat/run-$$i.log" 2>&1 || true; \
 	  reports+=("$(ARTIFACTS)/repeat/report-$$i.json"); \
-	  "$(BIN)/verdict" -md "" "$(ARTIFACTS)/repeat/report-$$i.json" | tail -n 1; v=$${PIPESTATUS[0]}; \
+	  v=0; "$(BIN)/verdict" -md "" "$(ARTIFACTS)/repeat/report-$$i.json" >"$(ARTIFACTS)/repeat/verdict-$$i.txt" 2>&1 || v=$$?; \
+	  tail -n 1 "$(ARTIFACTS)/repeat/verdict-$$i.txt"; \
 	  if [ "$$v" = 1 ] || [ "$$v" = 2 ]; then break; fi; \
 	done; \
 	if [ -z "$(keep)$(existing)" ]; then "$(BIN)/down" >/dev/null || echo "e2e-repeat: make down failed"; fi; \

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -153,7 +154,16 @@ func removeContainerAndWaitHealed(ctx SpecContext, pod *corev1.Pod) podView {
 		HaveField("ContainerID", Not(Equal(before.ContainerID))),
 		HaveField("Ready", BeTrue()),
 	), func() string {
-		return fmt.Sprintf("pod %s/%s did not replace container %s: %s", pod.Namespace, pod.Name, before.ContainerID, health.Pod(ctx, last).Why)
+		why := health.Pod(ctx, last).Why
+		if last != nil && viewOf(last).ContainerID == before.ContainerID {
+			why = "the kubelet still reports the removed container as its current one; " + why
+		}
+		// What the kubelet logged about the Pod and the container says
+		// whether it saw the container go.
+		if log := containerruntime.KubeletLog(context.WithoutCancel(ctx), pod.Spec.NodeName, removed.Add(-5*time.Second), string(pod.UID), containerruntime.Short(before.ContainerID)); log != "" {
+			AddReportEntry("kubelet log for the pod", log, ReportEntryVisibilityFailureOrVerbose)
+		}
+		return fmt.Sprintf("pod %s/%s did not replace container %s after %s: %s", pod.Namespace, pod.Name, before.ContainerID, strings.Join(removal.Commands, " && "), why)
 	})
 	report := fmt.Sprintf("%s -> new container Ready after %s", strings.Join(removal.Commands, " && "), time.Since(removed).Round(10*time.Millisecond))
 	if removal.Note != "" {

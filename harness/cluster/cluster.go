@@ -63,12 +63,22 @@ kubeadmConfigPatches:
 - |
   kind: KubeletConfiguration
   resolvConf: /kind/pod-resolv.conf
+  # verbosity 2 logs each PLEG event ("SyncLoop (PLEG): event for pod"):
+  # what a self-healing failure's evidence needs to show whether the kubelet
+  # saw the container go.
+  logging:
+    verbosity: 2
 nodes:
 - role: control-plane
 `
 
 const onlineKindConfig = `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
+kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  logging:
+    verbosity: 2
 nodes:
 - role: control-plane
 `

@@ -161,9 +161,9 @@ func expectOne(found, id string) error {
 	case len(ids) == 1 && strings.HasPrefix(id, ids[0]):
 		return nil
 	case len(ids) == 0:
-		return fmt.Errorf("the runtime lists no running container with the Pod's labels (the Pod's status says %s)", short(id))
+		return fmt.Errorf("the runtime lists no running container with the Pod's labels (the Pod's status says %s)", Short(id))
 	}
-	return fmt.Errorf("the runtime lists %d containers with the Pod's labels (%s), the Pod's status says %s", len(ids), strings.Join(ids, ", "), short(id))
+	return fmt.Errorf("the runtime lists %d containers with the Pod's labels (%s), the Pod's status says %s", len(ids), strings.Join(ids, ", "), Short(id))
 }
 
 func containerID(pod *corev1.Pod, container string) string {
@@ -180,7 +180,8 @@ func isKindNode(ctx context.Context, name string) bool {
 	return err == nil && out != "" && out != "<no value>"
 }
 
-func short(id string) string {
+// Short is the first 13 characters of a container ID, as crictl prints it.
+func Short(id string) string {
 	if _, raw, ok := strings.Cut(id, "://"); ok {
 		id = raw
 	}
@@ -196,4 +197,32 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// KubeletLog is what the kubelet of a kind node on this machine logged since
+// a time about a pod (its UID) or a container, for a failed self-healing
+// claim's evidence: whether the kubelet saw the container go. "" when the
+// node is not a kind node here.
+func KubeletLog(ctx context.Context, node string, since time.Time, match ...string) string {
+	if !isKindNode(ctx, node) {
+		return ""
+	}
+	out, err := docker.Run(ctx, "exec", node, "journalctl", "-u", "kubelet", "--no-pager", "-o", "short-precise",
+		"--since", since.UTC().Format("2006-01-02 15:04:05"), "--utc")
+	if err != nil {
+		return "(kubelet log: " + err.Error() + ")"
+	}
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		for _, m := range match {
+			if m != "" && strings.Contains(l, m) {
+				keep = append(keep, l)
+				break
+			}
+		}
+	}
+	if len(keep) > 200 {
+		keep = keep[len(keep)-200:]
+	}
+	return strings.Join(keep, "\n")
 }

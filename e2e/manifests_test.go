@@ -16,6 +16,9 @@ import (
 // A new chapter's manifests are checked here without a line of spec.
 var _ = Describe("Every chapter's manifests: kubectl apply -f, twice", Label("manifests"), func() {
 	for _, ch := range fixtures.Chapters {
+		if len(ch.Objects) == 0 {
+			continue // no manifests: nothing to claim
+		}
 		It("applies each manifest of "+ch.ID+", and applying it again changes nothing: kubectl says unchanged, resourceVersion and generation stay", Label(ch.ID), func(ctx SpecContext) {
 			ns, k := namespace(ctx, "manifests")
 			for _, o := range ch.Objects {

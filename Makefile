@@ -17,6 +17,8 @@ KUBECONFIG ?=## with EXISTING=1: the kubeconfig (or list) to use (default ~/.kub
 CONTEXT ?=## with EXISTING=1: the kubeconfig context (default: its current-context)
 MANIFESTS ?=## the book's repository (or its ch02 folder), whose manifests are applied instead of the suite's
 CLUSTER_NAME ?=## kind cluster name (default kiamol-e2e); runs with different names run side by side
+NODES ?=## nodes of the suite's kind cluster: 1 (default) to 5, one control plane and the rest workers
+SELF_HEAL ?=## how self-healing reaches the node's runtime: auto (default), host (this machine's Docker), node (a privileged Pod on the node)
 TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
 SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
 N ?= 10## e2e-repeat: how many runs in a row
@@ -45,6 +47,8 @@ $(call set-twin,CONTEXT,E2E_KUBE_CONTEXT)
 $(call set-twin,MANIFESTS,E2E_MANIFESTS)
 $(call set-twin,CLUSTER_NAME,E2E_CLUSTER_NAME)
 $(call set-twin,TIMEOUT_SCALE,E2E_TIMEOUT_SCALE)
+$(call set-twin,SELF_HEAL,E2E_SELF_HEAL)
+$(call set-twin,NODES,E2E_NODES)
 ifneq ($(KUBECONFIG),)
 export KUBECONFIG
 endif

@@ -99,9 +99,11 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	// Say first what the cluster itself shows of being broken: every claim
 	// that then fails will say so too, and stop waiting early.
 	the = r
-	if problem := newHealth().Established(ctx); problem != "" {
-		info.Health = problem
-		AddReportEntry(clusterinfo.HealthEntryName, problem, ReportEntryVisibilityAlways)
+	// Only an established problem is worth a "cluster broken" line: a node
+	// that is NotReady for a moment is not one.
+	info.Health = newHealth().Established(ctx)
+	if info.Health != "" {
+		AddReportEntry(clusterinfo.HealthEntryName, info.Health, ReportEntryVisibilityAlways)
 	}
 	AddReportEntry(clusterinfo.EntryName, info.JSON())
 
@@ -153,8 +155,9 @@ func useExisting(ctx context.Context, s settings.Settings, r *run) {
 			r.Built, err = images.ReadBuilt(cache)
 			failOn(err)
 		}
+	} else if err := docker.Ping(ctx); err != nil {
+		r.ModeReason += " (no Docker engine here to tell whether it is a kind cluster the suite made: " + err.Error() + ")"
 	} else {
-		r.Mode = ""
 		r.ModeReason += " (not a kind cluster the suite made on this machine)"
 	}
 	AddReportEntry("cluster under test", r.ModeReason, ReportEntryVisibilityAlways)
@@ -180,6 +183,7 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 		Images:         choice,
 		NodeImage:      nodeImage,
 		KubeconfigPath: r.Kubeconfig,
+		Nodes:          s.Nodes,
 		Keep:           s.Keep,
 		WaitForReady:   timeouts.NodeReady,
 		Log:            GinkgoWriter,

@@ -85,10 +85,14 @@ func nodeLayer(out, k8sBin, crictlBin string) error {
 		"/etc/systemd/journald.conf.d/kiamol-e2e.conf":                   conf("journald.conf"),
 		"/etc/default/kubelet":                                           conf("kubelet.default"),
 		"/etc/crictl.yaml":                                               conf("crictl.yaml"),
-		"/etc/cni/net.d/10-kiamol-e2e.conflist":                          conf("cni.conflist"),
-		"/opt/cni/bin":                                                   {symlink: "/usr/lib/cni"},
-		"/kind/version":                                                  {mode: 0o644, data: []byte(images.KubernetesVersion)},
-		"/kind/manifests/default-storage.yaml":                           conf("default-storage.yaml"),
+		// No static CNI configuration: kiamol-cni writes it once the node
+		// has its pod CIDR, one range per node.
+		"/usr/local/bin/kiamol-cni":                                      {mode: 0o755, data: nodeFile("kiamol-cni")},
+		"/etc/systemd/system/kiamol-cni.service":                         conf("kiamol-cni.service"),
+		"/etc/systemd/system/multi-user.target.wants/kiamol-cni.service": {symlink: "/etc/systemd/system/kiamol-cni.service"},
+		"/opt/cni/bin":                         {symlink: "/usr/lib/cni"},
+		"/kind/version":                        {mode: 0o644, data: []byte(images.KubernetesVersion)},
+		"/kind/manifests/default-storage.yaml": conf("default-storage.yaml"),
 	}
 	for _, upstream := range images.MirroredRegistries {
 		hosts, err := render("hosts.toml", map[string]string{"Upstream": upstream, "Registry": images.RegistryHost()})

@@ -67,6 +67,14 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 	if err := preflight.ReplaceImages(s.ReplaceImages); err != nil {
 		return "", err
 	}
+	if s.Nodes < 1 || s.Nodes > 5 {
+		return "", &preflight.Problem{What: fmt.Sprintf("E2E_NODES=%q is not a number of nodes from 1 to 5", os.Getenv(settings.EnvNodes)), Do: "set NODES to 1 (default) up to 5: one control plane, the rest workers"}
+	}
+	switch s.SelfHeal {
+	case settings.SelfHealAuto, settings.SelfHealHost, settings.SelfHealNode:
+	default:
+		return "", &preflight.Problem{What: fmt.Sprintf("E2E_SELF_HEAL=%q is not auto, host or node", s.SelfHeal), Do: "set SELF_HEAL to auto (default), host or node"}
+	}
 	if s.Existing {
 		target, err := preflight.Kubeconfig(s.Kubeconfig, s.Context)
 		if err != nil {

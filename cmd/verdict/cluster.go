@@ -97,8 +97,15 @@ func describeCluster(c *ClusterInfo) string {
 		return unknownCluster
 	}
 	s := c.Name
+	if c.Distribution != "" && c.Distribution != "other" {
+		s = c.Distribution + " " + s
+	}
 	if c.Version != "" {
-		s += " (" + c.Version + ")"
+		s += " (" + c.Version
+		if bookEra(c.Version) {
+			s += ", book-era: the kubelet runs Docker itself"
+		}
+		s += ")"
 	}
 	switch {
 	case c.Existing:
@@ -111,7 +118,23 @@ func describeCluster(c *ClusterInfo) string {
 	if c.Images != "" {
 		s += "; images: " + c.Images
 	}
+	if c.CNI != "" {
+		s += "; CNI: " + c.CNI
+	}
+	if n := len(c.Nodes); n > 0 {
+		s += fmt.Sprintf("; %d node(s)", n)
+	}
 	return s
+}
+
+// bookEra says a Kubernetes version is from before the kubelet dropped its
+// built-in Docker support (v1.24): the world the book was written in.
+func bookEra(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(version, "v"), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major == 1 && minor < 24
 }
 
 func describeNode(n clusterinfo.Node) string {

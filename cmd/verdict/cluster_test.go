@@ -136,3 +136,35 @@ func TestABrokenClusterComesFirst(t *testing.T) {
 		})
 	}
 }
+
+// The header names what was verified: the distribution, a book-era
+// version, the CNI, how many nodes.
+func TestHeaderNamesWhatWasVerified(t *testing.T) {
+	c := ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.23.17", Distribution: "kind", CNI: "kindnet",
+		Nodes: []clusterinfo.Node{{Name: "a"}, {Name: "b"}, {Name: "c"}}}
+	got := describeCluster(&c)
+	for _, want := range []string{"kind kind-kiamol-e2e", "v1.23.17, book-era", "CNI: kindnet", "3 node(s)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	c.Version, c.Distribution = "v1.34.4", "other"
+	if got := describeCluster(&c); strings.Contains(got, "book-era") || strings.HasPrefix(got, "other") {
+		t.Errorf("%q", got)
+	}
+}
+
+// A claim's path (how it reached the node's runtime) shows on its line.
+func TestPathShowsOnTheClaimsLine(t *testing.T) {
+	healed := spec("pods_test.go", 46, podsDescribe, []string{ch02}, "heals itself", types.SpecStatePassed, time.Second, types.Failure{})
+	healed.ReportEntries = []types.ReportEntry{{Name: pathEntry, Value: types.WrapEntryValue("node pod: kubectl debug node/n1 --profile=sysadmin ...")}}
+	v := read(t, types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{setUp(clusterEntryOf(clusterJSON)), healed}})
+	var out bytes.Buffer
+	writeSummary(&out, v, "")
+	if !strings.Contains(out.String(), "      path: node pod: kubectl debug node/n1") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	if !strings.Contains(markdown(v), "path: node pod: kubectl debug node/n1") {
+		t.Errorf("markdown:\n%s", markdown(v))
+	}
+}

@@ -62,6 +62,9 @@ func writeRow(w io.Writer, r row) {
 	case r.note != "":
 		fmt.Fprintln(w, "      reason: "+r.note)
 	}
+	if r.path != "" {
+		fmt.Fprintln(w, "      path: "+r.path)
+	}
 }
 
 // notes account for what no row shows: specs counted but not listed, and
@@ -157,7 +160,11 @@ func writeSection(b *strings.Builder, name string, rows []row) {
 	b.WriteString("## " + name + "\n\n")
 	b.WriteString("| " + first + " | result | time | cause / reason |\n|---|---|---|---|\n")
 	for _, r := range rows {
-		b.WriteString(tableRow(r.claim, mark[r.outcome], seconds(r), r.note))
+		note := r.note
+		if r.path != "" {
+			note = joinNonEmpty("; ", note, "path: "+r.path)
+		}
+		b.WriteString(tableRow(r.claim, mark[r.outcome], seconds(r), note))
 	}
 	b.WriteString("\n")
 }

@@ -118,7 +118,7 @@ func TestMarkdown(t *testing.T) {
 		name, want string
 	}{
 		{"title", "# kiamol chapter 2 verdict\n"},
-		{"cluster", "Cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap\n"},
+		{"cluster", "Cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap; 1 node(s)\n"},
 		{"node", "| kiamol-e2e-control-plane | Debian GNU/Linux 12 (bookworm) | 6.1.0-31-amd64 | containerd://2.1.4 | v1.34.4 |\n"},
 		{"result", "Result: **FAIL** (3 passed, 2 failed, 1 skipped, 1 not run) — run at 2026-03-14 09:30:00 UTC, took 2m34.3s\n"},
 		{"not-run count", "1 not run: not selected by the label filter `!port-forward`\n"},
@@ -176,7 +176,7 @@ func TestSummary(t *testing.T) {
 	writeSummary(&out, read(t, sampleReport()), "_artifacts/verdict.md")
 	got := out.String()
 	for _, want := range []string{
-		"cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap\n" +
+		"cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap; 1 node(s)\n" +
 			"  node kiamol-e2e-control-plane: Debian GNU/Linux 12 (bookworm), kernel 6.1.0-31-amd64, containerd://2.1.4, kubelet v1.34.4\n",
 		"PASS  3.2s  " + podsDescribe + " gives a Pod",
 		"FAIL 60.1s  " + podsDescribe + " heals itself",

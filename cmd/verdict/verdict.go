@@ -74,6 +74,9 @@ type row struct {
 	// row is not a chapter claim.
 	chapter string
 	claim   string
+	// path says how a claim that depends on the cluster's shape reached
+	// what it needed ("node pod: kubectl debug node/...").
+	path    string
 	outcome outcome
 	runTime time.Duration
 	note    string // a failure's cause or a skip's reason
@@ -186,7 +189,7 @@ func (v *verdict) add(r row) {
 }
 
 func specRow(s types.SpecReport, r types.Report) row {
-	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation}
+	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation, path: pathOf(s)}
 	out.section, out.chapter = classify(s.Labels())
 	switch {
 	case s.State == types.SpecStatePassed:
@@ -205,6 +208,22 @@ func specRow(s types.SpecReport, r types.Report) row {
 		}
 	}
 	return out
+}
+
+// pathEntry is the report entry a claim that depends on the cluster's
+// shape adds to say how it reached what it needed (self-healing: this
+// machine's access to the node's runtime, or a Pod on the node).
+const pathEntry = "path"
+
+// pathOf is a spec's path entries, joined.
+func pathOf(s types.SpecReport) string {
+	var paths []string
+	for _, e := range s.ReportEntries {
+		if e.Name == pathEntry {
+			paths = append(paths, collapse(e.Value.String()))
+		}
+	}
+	return truncate(strings.Join(paths, "; "), maxCause)
 }
 
 // deselected tells a spec the label filter left out from one that was

@@ -33,8 +33,11 @@ type Settings struct {
 	KubeconfigPath string // kind merges the cluster's entries into it
 	Keep           bool   // leave the cluster (and registry) running at the end
 	NodeImage      string // "" is kind's default (online) or the built image (air-gapped)
-	WaitForReady   time.Duration
-	Log            io.Writer
+	// Nodes is how many nodes: one control plane, the rest workers (the
+	// chapter's Pods then run on workers, as on most real clusters).
+	Nodes        int
+	WaitForReady time.Duration
+	Log          io.Writer
 }
 
 // Cluster is a running cluster the suite may use.
@@ -68,8 +71,6 @@ kubeadmConfigPatches:
   # saw the container go.
   logging:
     verbosity: 2
-nodes:
-- role: control-plane
 `
 
 const onlineKindConfig = `kind: Cluster
@@ -79,9 +80,17 @@ kubeadmConfigPatches:
   kind: KubeletConfiguration
   logging:
     verbosity: 2
-nodes:
-- role: control-plane
 `
+
+// kindConfig is the mode's config with its nodes: one control plane, then
+// workers.
+func kindConfig(base string, nodes int) string {
+	cfg := base + "nodes:\n- role: control-plane\n"
+	for i := 1; i < nodes; i++ {
+		cfg += "- role: worker\n"
+	}
+	return cfg
+}
 
 func provider(log io.Writer) *kindcluster.Provider {
 	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(newLogger(log)))
@@ -147,7 +156,7 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 }
 
 func (c *Cluster) create(ctx context.Context) error {
-	c.record = Record{Name: c.Name, Mode: c.Images.Mode, NodeImage: c.NodeImage, Creating: true, Since: time.Now()}
+	c.record = Record{Name: c.Name, Mode: c.Images.Mode, NodeImage: c.NodeImage, NodeCount: c.nodes(), Creating: true, Since: time.Now()}
 	w, err := kubeconfig.Prepare(c.KubeconfigPath, kindContext(c.Name))
 	if err != nil {
 		return err
@@ -157,7 +166,7 @@ func (c *Cluster) create(ctx context.Context) error {
 		return err
 	}
 
-	raw := onlineKindConfig
+	raw := kindConfig(onlineKindConfig, c.nodes())
 	if c.Images.Mode == images.Airgap {
 		if err := c.ensureNetwork(ctx); err != nil {
 			return err
@@ -167,7 +176,7 @@ func (c *Cluster) create(ctx context.Context) error {
 			return err
 		}
 		fmt.Fprintf(c.Log, "[cluster] local registry %s serves %d images (%s)\n", c.Names.Registry, len(c.Built.Images), time.Since(start).Round(time.Millisecond))
-		raw = airgapKindConfig
+		raw = kindConfig(airgapKindConfig, c.nodes())
 		// kind reads the network from its environment; it is this process's alone.
 		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.Names.Network)
 		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
@@ -190,6 +199,11 @@ func (c *Cluster) create(ctx context.Context) error {
 	if err := createCancellable(ctx, provider(c.Log), c.Name, c.KubeconfigPath, opts); err != nil {
 		return fmt.Errorf("kind could not create cluster %q: %w", c.Name, err)
 	}
+	if c.Images.Mode == images.Airgap && c.nodes() > 1 {
+		if err := c.grantNodesReadNodes(ctx); err != nil {
+			return err
+		}
+	}
 	nodes, err := nodesOf(ctx, c.Name)
 	if err != nil {
 		return err
@@ -211,9 +225,9 @@ func (c *Cluster) create(ctx context.Context) error {
 // reuse takes over a cluster a run kept (KEEP=1), if it was made the way
 // this run asks for.
 func (c *Cluster) reuse(ctx context.Context, rec Record) error {
-	if rec.Mode != c.Images.Mode || rec.NodeImage != c.NodeImage {
-		return fmt.Errorf("the kept cluster %q was made with %s images and node image %s, but this run asks for %s images and node image %s: run 'make down' to delete it, or drop KEEP=1 to replace it",
-			c.Name, rec.Mode, orDefault(rec.NodeImage, "kind's default"), c.Images.Mode, orDefault(c.NodeImage, "kind's default"))
+	if rec.Mode != c.Images.Mode || rec.NodeImage != c.NodeImage || rec.nodeCount() != c.nodes() {
+		return fmt.Errorf("the kept cluster %q was made with %s images, node image %s and %d node(s), but this run asks for %s images, node image %s and %d node(s): run 'make down' to delete it, or drop KEEP=1 to replace it",
+			c.Name, rec.Mode, orDefault(rec.NodeImage, "kind's default"), rec.nodeCount(), c.Images.Mode, orDefault(c.NodeImage, "kind's default"), c.nodes())
 	}
 	fmt.Fprintf(c.Log, "[cluster] reusing kept cluster %q (%s images, node image %s)\n", c.Name, rec.Mode, orDefault(rec.NodeImage, "kind's default"))
 	c.Reused, c.record = true, rec
@@ -398,6 +412,8 @@ func NodeContainers(ctx context.Context, name string) ([]string, error) {
 }
 
 func kindContext(name string) string { return "kind-" + name }
+
+func (c *Cluster) nodes() int { return max(c.Settings.Nodes, 1) }
 
 func orDefault(s, d string) string {
 	if s == "" {

@@ -25,6 +25,9 @@ type Record struct {
 	Name      string      `json:"name"`
 	Mode      images.Mode `json:"mode"`
 	NodeImage string      `json:"nodeImage"`
+	// NodeCount is how many nodes it was made with (0 in records of
+	// versions that made one only).
+	NodeCount int `json:"nodeCount,omitempty"`
 	// Nodes are the node containers' full IDs once kind has made them.
 	Nodes []string `json:"nodes,omitempty"`
 	// Creating is set from before kind's create until Nodes is known, so the
@@ -91,6 +94,8 @@ func removeRecord(name string) error {
 	}
 	return nil
 }
+
+func (r Record) nodeCount() int { return max(r.NodeCount, 1) }
 
 // addKubeconfig notes a file kind will write the cluster's entries into,
 // unless the record has it already.

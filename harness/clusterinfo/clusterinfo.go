@@ -38,6 +38,11 @@ type Info struct {
 	// Reused: a cluster kept from an earlier run (E2E_KEEP_CLUSTER), reused
 	// rather than created by this run.
 	Reused bool `json:"reused,omitempty"`
+	// Distribution is what the nodes say the cluster is: kind, k3s,
+	// minikube, Docker Desktop, EKS, GKE, AKS, or other.
+	Distribution string `json:"distribution,omitempty"`
+	// CNI is the network plugin, as far as kube-system's Pods tell.
+	CNI string `json:"cni,omitempty"`
 	// Health is "" when every node is Ready; otherwise one line saying
 	// which node is not and why, e.g. "node kiamol-e2e-control-plane
 	// NotReady: Kubelet stopped posting node status.".
@@ -71,7 +76,54 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 	}
 	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Name < info.Nodes[j].Name })
 	info.Health = Health(nodes.Items)
+	info.Distribution = Distribution(nodes.Items)
+	if pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {
+		info.CNI = CNI(pods.Items)
+	}
 	return info, nil
+}
+
+// Distribution tells the distribution by what it writes on its nodes.
+func Distribution(nodes []corev1.Node) string {
+	for _, n := range nodes {
+		switch {
+		case strings.HasPrefix(n.Spec.ProviderID, "kind://"):
+			return "kind"
+		case strings.Contains(n.Status.NodeInfo.KubeletVersion, "+k3s"):
+			return "k3s"
+		case n.Labels["minikube.k8s.io/name"] != "":
+			return "minikube"
+		case n.Name == "docker-desktop":
+			return "Docker Desktop"
+		case n.Labels["eks.amazonaws.com/nodegroup"] != "" || strings.HasPrefix(n.Spec.ProviderID, "aws://"):
+			return "EKS"
+		case n.Labels["cloud.google.com/gke-nodepool"] != "":
+			return "GKE"
+		case n.Labels["kubernetes.azure.com/cluster"] != "":
+			return "AKS"
+		}
+	}
+	return "other"
+}
+
+// cniPods are the Pods (by name prefix) each network plugin runs.
+var cniPods = []struct{ prefix, name string }{
+	{"kindnet", "kindnet"}, {"calico-node", "Calico"}, {"cilium", "Cilium"}, {"kube-flannel", "flannel"},
+	{"weave-net", "Weave Net"}, {"aws-node", "Amazon VPC CNI"}, {"azure-cns", "Azure CNI"}, {"canal", "Canal"},
+	{"kube-router", "kube-router"}, {"antrea-agent", "Antrea"},
+}
+
+// CNI names the network plugin whose Pods run, "" when none does (a CNI
+// configured on the nodes themselves, like the suite's air-gapped bridge).
+func CNI(pods []corev1.Pod) string {
+	for _, c := range cniPods {
+		for _, p := range pods {
+			if strings.HasPrefix(p.Name, c.prefix) {
+				return c.name
+			}
+		}
+	}
+	return ""
 }
 
 // Health is "" when every node is Ready, else one line naming each node

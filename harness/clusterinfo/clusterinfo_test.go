@@ -65,7 +65,7 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Info{Name: "kind-kiamol-e2e", Server: "https://127.0.0.1:1234", Version: "v1.34.4",
+	want := Info{Name: "kind-kiamol-e2e", Server: "https://127.0.0.1:1234", Version: "v1.34.4", Distribution: "other",
 		Nodes: []Node{{Name: "kiamol-e2e-worker", OSImage: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0-31-amd64",
 			Runtime: "containerd://2.1.4", Kubelet: "v1.34.4"}},
 		Health: "node kiamol-e2e-worker NotReady: Kubelet stopped posting node status."}
@@ -96,5 +96,34 @@ func TestJSONNamesAreStable(t *testing.T) {
 				t.Errorf("round trip: %+v, %v", back, err)
 			}
 		})
+	}
+}
+
+func TestDistributionAndCNI(t *testing.T) {
+	node := func(name, providerID, kubelet string, labels map[string]string) corev1.Node {
+		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{ProviderID: providerID},
+			Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: kubelet}}}
+	}
+	for _, tc := range []struct {
+		node corev1.Node
+		want string
+	}{
+		{node("kiamol-e2e-control-plane", "kind://docker/kiamol-e2e/kiamol-e2e-control-plane", "v1.34.4", nil), "kind"},
+		{node("server", "k3s://server", "v1.33.1+k3s1", nil), "k3s"},
+		{node("minikube", "", "v1.33.1", map[string]string{"minikube.k8s.io/name": "minikube"}), "minikube"},
+		{node("docker-desktop", "", "v1.32.2", nil), "Docker Desktop"},
+		{node("ip-10-0-0-1", "aws:///eu-west-1a/i-0abc", "v1.33.1-eks", nil), "EKS"},
+		{node("n1", "", "v1.33.1", nil), "other"},
+	} {
+		if got := Distribution([]corev1.Node{tc.node}); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.node.Name, got, tc.want)
+		}
+	}
+	pod := func(name string) corev1.Pod { return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}} }
+	if got := CNI([]corev1.Pod{pod("coredns-abc"), pod("kindnet-x7k2p")}); got != "kindnet" {
+		t.Errorf("kindnet: %q", got)
+	}
+	if got := CNI([]corev1.Pod{pod("coredns-abc"), pod("kube-proxy-x")}); got != "" {
+		t.Errorf("none: %q", got)
 	}
 }

@@ -6,6 +6,7 @@ package settings
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,15 @@ const (
 	EnvKubeconfigOut = "E2E_KUBECONFIG_OUT"
 	EnvReplaceImages = "E2E_REPLACE_IMAGES"
 	EnvKubectl       = "E2E_KUBECTL"
+	EnvSelfHeal      = "E2E_SELF_HEAL"
+	EnvNodes         = "E2E_NODES"
+)
+
+// How the self-healing claims reach the node's container runtime.
+const (
+	SelfHealAuto = "auto" // this machine's access when it has some, else a Pod on the node
+	SelfHealHost = "host" // only this machine's access (Docker, a kind node container)
+	SelfHealNode = "node" // only a privileged Pod on the node (kubectl debug node/...)
 )
 
 // DefaultClusterName is the kind cluster the suite makes.
@@ -53,6 +63,12 @@ type Settings struct {
 	// Kubectl is the kubectl binary built from go.mod's k8s.io/kubectl
 	// ("" means: the suite builds it into the cache).
 	Kubectl string
+	// SelfHeal is auto, host or node (E2E_SELF_HEAL).
+	SelfHeal string
+	// Nodes is how many nodes the suite's kind cluster has (E2E_NODES,
+	// default 1): one control plane, the rest workers. 0 when the value
+	// is not a number, which preflight refuses.
+	Nodes int
 }
 
 // FromEnv reads the settings from the process environment.
@@ -70,7 +86,20 @@ func FromEnv() Settings {
 		KubeconfigOut: os.Getenv(EnvKubeconfigOut),
 		ReplaceImages: pairs(os.Getenv(EnvReplaceImages)),
 		Kubectl:       os.Getenv(EnvKubectl),
+		SelfHeal:      or(strings.ToLower(strings.TrimSpace(os.Getenv(EnvSelfHeal))), SelfHealAuto),
+		Nodes:         nodes(os.Getenv(EnvNodes)),
 	}
+}
+
+func nodes(s string) int {
+	if strings.TrimSpace(s) == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // pairs reads "a=b,c=d"; an entry without "=" is kept with an empty value,

@@ -36,6 +36,7 @@ func Scheme(containerID string) string {
 // Removal says how a container was removed, for the report.
 type Removal struct {
 	Runtime  string   // containerd or docker
+	Path     string   // "host runtime" or "node pod": how the runtime was reached
 	Commands []string // as run, in order: find, then remove
 	// Note records a removal the runtime reported as failed or slow and
 	// that was then found done (the old container is gone).
@@ -84,7 +85,7 @@ func viaCrictl(ctx context.Context, node, id string, labels []string, call time.
 	crictl := func(args ...string) []string {
 		return append([]string{"exec", node, "crictl", "--timeout", call.String()}, args...)
 	}
-	r := Removal{Runtime: "containerd"}
+	r := Removal{Runtime: "containerd", Path: "host runtime"}
 	find := crictl("ps", "--quiet")
 	for _, l := range labels {
 		find = append(find, "--label", l)
@@ -115,7 +116,7 @@ func viaCrictl(ctx context.Context, node, id string, labels []string, call time.
 // viaDocker is the notes' command: ls by label, then rm -f. prefix runs the
 // docker CLI elsewhere (inside a node container).
 func viaDocker(ctx context.Context, prefix []string, id string, labels []string, call time.Duration) (Removal, error) {
-	r := Removal{Runtime: "docker"}
+	r := Removal{Runtime: "docker", Path: "host runtime"}
 	find := append(append([]string{}, prefix...), "container", "ls", "--quiet", "--no-trunc")
 	for _, l := range labels {
 		find = append(find, "--filter", "label="+l)

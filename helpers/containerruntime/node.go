@@ -1,0 +1,131 @@
+package containerruntime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+)
+
+// ErrRefused says the cluster will not run a privileged Pod on the node
+// (Pod Security admission, a policy engine), or the node has no tool to
+// reach its runtime: the removal cannot be done from inside the node.
+var ErrRefused = errors.New("the cluster refuses a privileged Pod on the node")
+
+// NodePod is what a removal through the node needs.
+type NodePod struct {
+	Kubectl   kubectl.Kubectl // in the spec's namespace
+	Clientset kubernetes.Interface
+	// Image runs the removal: one the cluster can already pull, with a
+	// shell and chroot (the chapter's own image has both).
+	Image string
+	// Done bounds the debugging Pod's whole run, pull included.
+	Done, Poll time.Duration
+}
+
+// debugPod is the line `kubectl debug node/...` prints when it has made
+// its Pod.
+var debugPod = regexp.MustCompile(`Creating debugging pod (\S+) with container`)
+
+// ThroughNode removes the container from the Pod's node itself, the way an
+// administrator without access to the node would: `kubectl debug
+// node/NODE --profile=sysadmin` runs a privileged Pod on that node with the
+// node's root at /host, which runs the node's own runtime tool under
+// chroot, finding the container by its labels and force-removing it.
+func ThroughNode(ctx context.Context, in NodePod, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
+	id := containerID(pod, container)
+	if id == "" {
+		return Removal{}, fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
+	}
+	scheme, raw, _ := strings.Cut(id, "://")
+	filter := []string{containerLabel + "=" + container, namespaceLabel + "=" + pod.Namespace, podLabel + "=" + pod.Name}
+	var script string
+	switch scheme {
+	case "containerd":
+		script = fmt.Sprintf("ids=$(crictl --timeout %s ps --quiet --label %s); echo \"found: $ids\"; [ -n \"$ids\" ] && crictl --timeout %s rm --force $ids",
+			call, strings.Join(filter, " --label "), call)
+	case "docker":
+		script = fmt.Sprintf("ids=$(docker container ls --quiet --no-trunc --filter label=%s); echo \"found: $ids\"; [ -n \"$ids\" ] && docker container rm --force $ids",
+			strings.Join(filter, " --filter label="))
+	default:
+		return Removal{}, fmt.Errorf("%w: no way to remove a %q container from its node", ErrUnreachable, scheme)
+	}
+	args := []string{"debug", "node/" + pod.Spec.NodeName, "--image=" + in.Image, "--profile=sysadmin", "--", "chroot", "/host", "sh", "-c", script}
+	r := Removal{Runtime: scheme, Path: "node pod", Commands: []string{kubectl.Line(args...)}}
+
+	out, err := in.Kubectl.Run(ctx, args...)
+	if err != nil {
+		var e *kubectl.Error
+		if errors.As(err, &e) && refusal(e.Said()) {
+			return r, fmt.Errorf("%w: %s", ErrRefused, e.Said())
+		}
+		return r, err
+	}
+	m := debugPod.FindStringSubmatch(out.Stdout + out.Stderr)
+	if m == nil {
+		return r, fmt.Errorf("kubectl debug printed no debugging pod: %s", strings.TrimSpace(out.Stdout+out.Stderr))
+	}
+	name := m[1]
+	done, err := waitFinished(ctx, in, name)
+	if err != nil {
+		return r, err
+	}
+	logs, _ := in.Clientset.CoreV1().Pods(in.Kubectl.Namespace).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	said := strings.TrimSpace(string(logs))
+	if done.Status.Phase != corev1.PodSucceeded {
+		if strings.Contains(said, "not found") && (strings.Contains(said, "crictl") || strings.Contains(said, "docker")) && !strings.Contains(said, "found: ") {
+			return r, fmt.Errorf("%w: node %s has no runtime tool: %s", ErrRefused, pod.Spec.NodeName, said)
+		}
+		return r, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, pod.Spec.NodeName, oneLine(said))
+	}
+	if !strings.Contains(said, raw[:12]) {
+		return r, fmt.Errorf("the debugging pod %s removed other containers than the Pod's %s: %s", name, Short(id), oneLine(said))
+	}
+	return r, nil
+}
+
+// refusal says an error is an admission policy refusing the Pod.
+func refusal(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "podsecurity") || strings.Contains(m, "violates") || strings.Contains(m, "admission webhook") || strings.Contains(m, "forbidden: privileged")
+}
+
+// waitFinished waits until the debugging Pod has run to its end.
+func waitFinished(ctx context.Context, in NodePod, name string) (*corev1.Pod, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.Done)
+	defer cancel()
+	var last *corev1.Pod
+	for {
+		p, err := in.Clientset.CoreV1().Pods(in.Kubectl.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			last = p
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				return p, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			state := "not seen"
+			if last != nil {
+				state = string(last.Status.Phase)
+				for _, cs := range last.Status.ContainerStatuses {
+					if cs.State.Waiting != nil {
+						state += " (" + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message + ")"
+					}
+				}
+			}
+			return nil, fmt.Errorf("the debugging pod %s did not finish within %s: %s", name, in.Done, state)
+		case <-time.After(in.Poll):
+		}
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

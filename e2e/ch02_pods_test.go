@@ -73,11 +73,11 @@ var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-k
 		before := viewOf(pod)
 
 		healed := removeContainerAndWaitHealed(ctx, pod)
-		// crictl rm -f deletes the container's record with it, so the kubelet
-		// starts attempt 0 again and restartCount does not rise (containerd).
-		if containerruntime.Scheme(before.ContainerID) == "containerd" {
-			Expect(healed.RestartCount).To(Equal(before.RestartCount), "restartCount after crictl rm -f")
-		}
+		// restartCount is not part of the claim: after `crictl rm -f` it
+		// stays as it was when the kubelet never saw the old container
+		// exited (its record went with it), and rises by one when it did
+		// (measured here: both, the latter under load).
+		AddReportEntry("restartCount", fmt.Sprintf("%d before, %d after", before.RestartCount, healed.RestartCount))
 	}, SpecTimeout(timeouts.Chapter))
 
 	It("keeps serving through the same port-forward after its container is replaced", Label("port-forward", "self-healing"), func(ctx SpecContext) {

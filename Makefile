@@ -17,6 +17,7 @@ KUBECONFIG ?=## with EXISTING=1: the kubeconfig (or list) to use (default ~/.kub
 CONTEXT ?=## with EXISTING=1: the kubeconfig context (default: its current-context)
 MANIFESTS ?=## the book's repository (or its ch02 folder), whose manifests are applied instead of the suite's
 CLUSTER_NAME ?=## kind cluster name (default kiamol-e2e); runs with different names run side by side
+CLUSTER ?=## the suite's kind cluster: kind (default), or docker-runtime: Kubernetes v1.23.17 whose kubelet drives Docker, as in the book
 NODES ?=## nodes of the suite's kind cluster: 1 (default) to 5, one control plane and the rest workers
 SELF_HEAL ?=## how self-healing reaches the node's runtime: auto (default), host (this machine's Docker), node (a privileged Pod on the node)
 TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
@@ -49,6 +50,7 @@ $(call set-twin,CLUSTER_NAME,E2E_CLUSTER_NAME)
 $(call set-twin,TIMEOUT_SCALE,E2E_TIMEOUT_SCALE)
 $(call set-twin,SELF_HEAL,E2E_SELF_HEAL)
 $(call set-twin,NODES,E2E_NODES)
+$(call set-twin,CLUSTER,E2E_CLUSTER)
 ifneq ($(KUBECONFIG),)
 export KUBECONFIG
 endif
@@ -70,7 +72,7 @@ KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/compon
 # The suite, compiled once per cluster name and kept: go skips the link when
 # nothing changed (under a second), where `ginkgo ./e2e` compiles and deletes
 # a binary in e2e/ on every run, and two runs at once would share it.
-SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e)$(if $(existing),-existing)/e2e.test
+SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER)))$(if $(existing),-existing)/e2e.test
 
 GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
@@ -170,7 +172,13 @@ interrupts: images ## interrupt make e2e at each phase, run it side by side; che
 	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m ./e2e/lifecycle/
 
 .PHONY: test
-test: unit interrupts e2e ## every test, as CI runs it
+test: unit interrupts e2e e2e-docker-runtime ## every test, as CI runs it
+
+# The book-era cluster (Kubernetes v1.23.17, the kubelet driving Docker) as a
+# run of its own, reported in its own folder; part of `make test`.
+.PHONY: e2e-docker-runtime
+e2e-docker-runtime: ## make e2e CLUSTER=docker-runtime, reports in $(ARTIFACTS)/docker-runtime
+	@$(MAKE) --no-print-directory e2e CLUSTER=docker-runtime ARTIFACTS="$(ARTIFACTS)/docker-runtime"
 
 .PHONY: clean
 clean: ## remove reports (the image cache stays: see README)

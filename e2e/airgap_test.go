@@ -8,10 +8,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
 )
 
 // These specs read configuration and rules; none of them sends anything
@@ -46,7 +48,7 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 		}
 	}, SpecTimeout(timeouts.Spec))
 
-	It("points every node's containerd at the local registry and nowhere else", func(ctx SpecContext) {
+	It("points every node's container runtime at the local registry and nowhere else", func(ctx SpecContext) {
 		names := cluster.NamesFor(the.ClusterName)
 		nodes, err := cluster.NodeContainers(ctx, the.ClusterName)
 		Expect(err).NotTo(HaveOccurred())
@@ -54,6 +56,10 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 		want := "http://" + images.RegistryHost()
 		urlPattern := regexp.MustCompile(`(?m)^\s*(?:server\s*=\s*"([^"]+)"|\[host\."([^"]+)"\])`)
 		for _, node := range nodes {
+			if runtimeOf(ctx, node) == "docker" {
+				dockerNodeMustUseTheRegistryOnly(ctx, node, names)
+				continue
+			}
 			listing, err := docker.Run(ctx, "exec", node, "sh", "-c",
 				`for f in /etc/containerd/certs.d/*/hosts.toml; do echo "#file $f"; cat "$f"; done`)
 			Expect(err).NotTo(HaveOccurred())
@@ -97,4 +103,40 @@ var _ = Describe("The air-gapped cluster", Label("airgap"), func() {
 func inSubnet(ip, cidr string) bool {
 	_, n, err := net.ParseCIDR(cidr)
 	return err == nil && n.Contains(net.ParseIP(ip))
+}
+
+// runtimeOf is the container runtime a node reports ("containerd",
+// "docker").
+func runtimeOf(ctx SpecContext, node string) string {
+	GinkgoHelper()
+	n, err := clientset.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return containerruntime.Scheme(n.Status.NodeInfo.ContainerRuntimeVersion)
+}
+
+// dockerNodeMustUseTheRegistryOnly checks a node whose kubelet drives
+// Docker: docker.io pulls go to the local registry (the engine's only
+// mirror), the control plane's images come from it by name (an insecure
+// registry the engine trusts), and Docker Hub's own names, which the engine
+// falls back to when the mirror lacks an image, resolve nowhere on the node.
+func dockerNodeMustUseTheRegistryOnly(ctx SpecContext, node string, names cluster.Names) {
+	GinkgoHelper()
+	mirrors, err := docker.Run(ctx, "exec", node, "docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(mirrors).To(Equal(`["http://`+images.RegistryHost()+`/"]`), "node %s's Docker mirrors docker.io to the local registry only", node)
+	insecure, err := docker.Run(ctx, "exec", node, "docker", "info", "--format", "{{json .RegistryConfig.IndexConfigs}}")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(insecure).To(ContainSubstring(`"`+images.RegistryHost()+`":`), "node %s's Docker trusts the local registry", node)
+	for _, hub := range []string{"docker.io", "registry-1.docker.io", "index.docker.io", "auth.docker.io"} {
+		addrs, err := docker.Run(ctx, "exec", node, "getent", "ahosts", hub)
+		Expect(err).NotTo(HaveOccurred(), "node %s resolves %s", node, hub)
+		for _, line := range strings.Split(strings.TrimSpace(addrs), "\n") {
+			Expect(strings.Fields(line)[0]).To(BeElementOf("0.0.0.0", "::"), "node %s points %s nowhere", node, hub)
+		}
+	}
+	addr, err := docker.Run(ctx, "exec", node, "getent", "hosts", images.RegistryAlias)
+	Expect(err).NotTo(HaveOccurred(), "node %s resolves the registry by name", node)
+	subnet, err := docker.Run(ctx, "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", names.Network)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(inSubnet(strings.Fields(addr)[0], subnet)).To(BeTrue(), "registry address %s is on the cluster network %s", addr, subnet)
 }

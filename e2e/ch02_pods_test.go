@@ -169,7 +169,8 @@ func removeContainerAndWaitHealed(ctx SpecContext, pod *corev1.Pod) podView {
 		Skip("self-healing needs the node's container runtime: " + err.Error())
 	}
 	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))
-	AddReportEntry(PathEntry, removal.Path+": "+strings.Join(removal.Commands, " && "))
+	// The removed container first: the verdict shortens a long path.
+	AddReportEntry(PathEntry, fmt.Sprintf("%s: removed %s with %s", removal.Path, shortID(before.ContainerID), strings.Join(removal.Commands, " && ")))
 	removed := time.Now()
 
 	var healed podView
@@ -205,5 +206,12 @@ func removeContainerAndWaitHealed(ctx SpecContext, pod *corev1.Pod) podView {
 		report += " (" + removal.Note + ")"
 	}
 	AddReportEntry("self-healing", report)
+	AddReportEntry(PathEntry, fmt.Sprintf("replaced by %s in the same Pod (UID %s)", shortID(healed.ContainerID), healed.UID))
 	return healed
+}
+
+// shortID is a containerID as the runtime names it, shortened:
+// docker://3c1b2a4d5e6f7.
+func shortID(id string) string {
+	return containerruntime.Scheme(id) + "://" + containerruntime.Short(id)
 }

@@ -150,9 +150,11 @@ func useExisting(ctx context.Context, s settings.Settings, r *run) {
 		r.Own, r.Mode = true, rec.Mode
 		r.ModeReason += ", the suite's own " + string(rec.Mode) + " kind cluster " + r.ClusterName
 		if rec.Mode == images.Airgap {
+			flavor, err := images.FlavorNamed(rec.Flavor)
+			failOn(err)
 			cache, err := images.CacheDir()
 			Expect(err).NotTo(HaveOccurred())
-			r.Built, err = images.ReadBuilt(cache)
+			r.Built, err = images.ReadBuiltOf(cache, flavor)
 			failOn(err)
 		}
 	} else if err := docker.Ping(ctx); err != nil {
@@ -168,7 +170,12 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 	choice, err := images.Resolve(ctx)
 	failOn(err)
 	AddReportEntry("images", string(choice.Mode)+": "+choice.Reason, ReportEntryVisibilityAlways)
-	nodeImage, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, images.KubernetesVersion, s.K8sVersion, s.NodeImage)
+	flavor, err := images.FlavorNamed(s.Cluster)
+	failOn(err)
+	if !flavor.IsDefault() && choice.Mode != images.Airgap {
+		failOn(fmt.Errorf("CLUSTER=%s is built here, air-gapped: run it with IMAGES=airgap (or auto)", flavor.Name))
+	}
+	nodeImage, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage)
 	failOn(err)
 	cache, err := images.CacheDir()
 	Expect(err).NotTo(HaveOccurred())
@@ -181,12 +188,14 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 		Name:           s.ClusterName,
 		RunID:          r.Owner.RunID,
 		Images:         choice,
+		Flavor:         flavor,
 		NodeImage:      nodeImage,
 		KubeconfigPath: r.Kubeconfig,
 		Nodes:          s.Nodes,
 		Keep:           s.Keep,
 		WaitForReady:   timeouts.NodeReady,
 		Log:            GinkgoWriter,
+		Evidence:       filepath.Join(s.Artifacts, "failures", "cluster-create"),
 	})
 	failOn(err)
 	r.Built, r.Reused = created.Built, created.Reused

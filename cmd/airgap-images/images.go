@@ -61,8 +61,8 @@ func nodeFilesHash() string {
 
 // nodeLayer lays the Kubernetes binaries and the node's configuration out
 // the way kind expects of a node image.
-func nodeLayer(out, k8sBin, crictlBin string) error {
-	containerdConfig, err := render("containerd-config.toml", map[string]string{"PauseTag": images.PauseTag})
+func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) error {
+	containerdConfig, err := render("containerd-config.toml", map[string]string{"PauseTag": f.PauseTag})
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func nodeLayer(out, k8sBin, crictlBin string) error {
 		"/etc/systemd/system/kiamol-cni.service":                         conf("kiamol-cni.service"),
 		"/etc/systemd/system/multi-user.target.wants/kiamol-cni.service": {symlink: "/etc/systemd/system/kiamol-cni.service"},
 		"/opt/cni/bin":                         {symlink: "/usr/lib/cni"},
-		"/kind/version":                        {mode: 0o644, data: []byte(images.KubernetesVersion)},
+		"/kind/version":                        {mode: 0o644, data: []byte(f.KubernetesVersion)},
 		"/kind/manifests/default-storage.yaml": conf("default-storage.yaml"),
 	}
 	for _, upstream := range images.MirroredRegistries {
@@ -101,7 +101,31 @@ func nodeLayer(out, k8sBin, crictlBin string) error {
 		}
 		files["/etc/containerd/certs.d/"+upstream+"/hosts.toml"] = entry{mode: 0o644, data: hosts}
 	}
+	if f.Runtime == "docker" {
+		if err := dockerNode(files, programs); err != nil {
+			return err
+		}
+	}
 	return writeLayer(out, files)
+}
+
+// dockerNode adds what a node whose kubelet drives Docker needs: the
+// engine's configuration (the local registry as docker.io's mirror and an
+// insecure registry for the control plane's images, no bridge or iptables of
+// its own: the pods' network is CNI's), this host's capability filter as its
+// runtime, and Docker Hub's names pointed nowhere.
+func dockerNode(files map[string]entry, programs string) error {
+	daemon, err := render("docker-daemon.json", map[string]string{"Registry": images.RegistryHost()})
+	if err != nil {
+		return err
+	}
+	files["/etc/docker/daemon.json"] = entry{mode: 0o644, data: daemon}
+	files["/usr/local/libexec/kiamol-e2e/runc-capfilter"] = entry{mode: 0o755, src: filepath.Join(programs, "runc-capfilter")}
+	files["/etc/systemd/system/multi-user.target.wants/docker.service"] = entry{symlink: "/lib/systemd/system/docker.service"}
+	files["/etc/default/kubelet"] = entry{mode: 0o644, data: []byte("KUBELET_EXTRA_ARGS=--runtime-cgroups=/system.slice/docker.service\n")}
+	files["/etc/default/kiamol-cni"] = entry{mode: 0o644, data: []byte("# dockershim's CNI library (Kubernetes 1.23) reads configurations up to 0.4.0\nCNI_VERSION=0.4.0\n")}
+	files["/etc/kiamol-e2e/hosts"] = entry{mode: 0o644, data: nodeFile("docker-hosts")}
+	return nil
 }
 
 // newImage stacks layer tars into an image for this machine's platform.

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -36,11 +37,17 @@ const imagesRecipe = "images/v2"
 func main() {
 	repo := flag.String("repo", ".", "the kiamol-e2e checkout (for the stand-in images' sources)")
 	heartbeat := flag.Duration("heartbeat", 30*time.Second, "how often to say what is still running")
+	cluster := flag.String("cluster", os.Getenv("E2E_CLUSTER"), "the kind of cluster to build for: kind (default) or docker-runtime")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := build(ctx, *repo, *heartbeat); err != nil {
+	flavor, err := images.FlavorNamed(*cluster)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "airgap-images: %v\n", err)
+		os.Exit(2)
+	}
+	if err := build(ctx, *repo, flavor, *heartbeat); err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "airgap-images: interrupted; nothing half-built was kept")
 		} else {
@@ -51,6 +58,7 @@ func main() {
 }
 
 type plan struct {
+	flavor                         images.Flavor
 	cache, repo, goVersion, mirror string
 	logPath                        string
 	k8s, etcd, coredns, crictl     goModuleBuild
@@ -66,7 +74,7 @@ func (p *plan) proxyBaseKey() string { return keyOf(proxyBaseRecipe, p.rootfsKey
 
 func (p *plan) out(name, key string) string { return filepath.Join(p.cache, "out", name+"-"+key) }
 
-func newPlan(ctx context.Context, repo string) (*plan, error) {
+func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, error) {
 	cache, err := images.CacheDir()
 	if err != nil {
 		return nil, err
@@ -79,13 +87,13 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{cache: cache, repo: repo, goVersion: gov, mirror: debianMirror()}
+	p := &plan{flavor: flavor, cache: cache, repo: repo, goVersion: gov, mirror: debianMirror()}
 	k8sPkgs := map[string]string{}
 	for _, c := range []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
 		k8sPkgs[c] = "k8s.io/kubernetes/cmd/" + c
 	}
-	p.k8s = goModuleBuild{label: "kubernetes " + images.KubernetesVersion, module: "k8s.io/kubernetes", version: images.KubernetesVersion,
-		pkgs: k8sPkgs, ldflags: versionLdflags(images.KubernetesVersion)}
+	p.k8s = goModuleBuild{label: "kubernetes " + flavor.KubernetesVersion, module: "k8s.io/kubernetes", version: flavor.KubernetesVersion,
+		pkgs: k8sPkgs, ldflags: versionLdflags(flavor.KubernetesVersion), generateOpenAPI: needsOpenAPI(flavor.KubernetesVersion)}
 	p.etcd = goModuleBuild{label: "etcd " + images.EtcdVersion, module: "go.etcd.io/etcd/server/v3", version: images.EtcdVersion,
 		pkgs: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}, ldflags: "-s -w"}
 	p.coredns = goModuleBuild{label: "coredns " + images.CoreDNSVersion, module: "github.com/coredns/coredns", version: images.CoreDNSVersion,
@@ -98,6 +106,12 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 	p.chapterImages = fixtures.AllImages()
 	if p.standins, err = standInPrograms(p.chapterImages); err != nil {
 		return nil, err
+	}
+	if flavor.Runtime == "docker" {
+		// The node's own Docker Engine needs the same capability filter as
+		// this host's: its privileged containers (kube-proxy, the debugging
+		// Pods) ask runc for capabilities the host cannot grant.
+		p.standins["runc-capfilter"] = "hack/runc-capfilter"
 	}
 	if p.standinKey, err = programsKey(repo, gov, p.standins); err != nil {
 		return nil, err
@@ -115,13 +129,13 @@ func newPlan(ctx context.Context, repo string) (*plan, error) {
 			p.busybox, busyboxKey = &b, b.key()
 		}
 	}
-	p.rootfsKey = rootfsKey()
-	p.key = keyOf(imagesRecipe, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
+	p.rootfsKey = rootfsKey(flavor)
+	p.key = keyOf(imagesRecipe, flavor.Name, flavor.PauseTag, flavor.EtcdTag, flavor.CoreDNSTag, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
 		p.registry.key(gov), p.standinKey, p.chapterImagesKey, busyboxKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
 	return p, nil
 }
 
-func build(ctx context.Context, repo string, heartbeat time.Duration) error {
+func build(ctx context.Context, repo string, flavor images.Flavor, heartbeat time.Duration) error {
 	started := time.Now()
 	choice, err := images.Resolve(ctx)
 	if err != nil {
@@ -132,14 +146,17 @@ func build(ctx context.Context, repo string, heartbeat time.Duration) error {
 		fmt.Println("[images] nothing to build: the cluster pulls kind's node image and the chapter's image from their registries")
 		return nil
 	}
-	p, err := newPlan(ctx, repo)
+	p, err := newPlan(ctx, repo, flavor)
 	if err != nil {
 		return err
+	}
+	if !flavor.IsDefault() {
+		fmt.Printf("[images] cluster: %s (Kubernetes %s, %s on the nodes)\n", flavor.Name, flavor.KubernetesVersion, flavor.Runtime)
 	}
 	if err := preflight(ctx); err != nil {
 		return err
 	}
-	if prev, err := images.ReadBuilt(p.cache); err == nil {
+	if prev, err := images.ReadBuiltOf(p.cache, flavor); err == nil {
 		why := upToDate(ctx, prev, p.key)
 		if why == "" {
 			fmt.Printf("[images] air-gapped images up to date (key %s), checked in %s\n", p.key, time.Since(started).Round(time.Millisecond))
@@ -212,7 +229,7 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 		work := filepath.Join(p.cache, "build", strings.ReplaceAll(g.label, " ", "-"))
 		err := cached(ctx, prog, "build "+g.label, p.out(strings.Fields(g.label)[0], g.key(p.goVersion)), func(ctx context.Context, tmp string) error {
 			if g.module == "k8s.io/kubernetes" {
-				r, err := kubernetesStaging(ctx, images.KubernetesVersion, images.KubernetesStaging)
+				r, err := kubernetesStaging(ctx, p.flavor.KubernetesVersion, p.flavor.Staging)
 				if err != nil {
 					return err
 				}
@@ -244,7 +261,7 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 func (p *plan) buildRootfs(ctx context.Context, prog *progress, log io.Writer) error {
 	rootfs := p.out("rootfs", p.rootfsKey)
 	err := cached(ctx, prog, "debootstrap Debian "+images.DebianSuite+" for the node", rootfs, func(ctx context.Context, tmp string) error {
-		return buildRootfs(ctx, filepath.Join(p.cache, "debs"), p.mirror, tmp, log)
+		return buildRootfs(ctx, filepath.Join(p.cache, "debs"), p.mirror, tmp, packagesOf(p.flavor), log)
 	})
 	if err != nil {
 		return err
@@ -266,7 +283,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	standins := p.out("standins", p.standinKey)
 
 	done := prog.begin("ask the built kubeadm which control-plane images it needs")
-	wanted, err := kubeadmImages(ctx, filepath.Join(k8sBin, "kubeadm"))
+	wanted, err := kubeadmImages(ctx, filepath.Join(k8sBin, "kubeadm"), p.flavor)
 	if err != nil {
 		done("failed")
 		return err
@@ -301,7 +318,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 		case "pause":
 			img, err = binaryImage(work, filepath.Join(standins, "pause"), "/pause", nil, v1.Config{})
 		default:
-			err = fmt.Errorf("kubeadm %s needs %s, which this build does not make", images.KubernetesVersion, ref)
+			err = fmt.Errorf("kubeadm %s needs %s, which this build does not make", p.flavor.KubernetesVersion, ref)
 		}
 		if err != nil {
 			done("failed")
@@ -326,7 +343,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 
 	nodeTar := filepath.Join(work, "node.tar")
-	if err := nodeLayer(nodeTar, k8sBin, crictlDir); err != nil {
+	if err := nodeLayer(nodeTar, p.flavor, k8sBin, crictlDir, standins); err != nil {
 		return err
 	}
 	node, err := newImage(v1.Config{
@@ -354,7 +371,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 	defer reg.stop()
 	built := images.Built{Key: p.key, RegistryStorage: storage, Images: map[string]string{},
-		NodeImage:     "kiamol-e2e/node:" + images.KubernetesVersion + "-" + p.key[:12],
+		NodeImage:     "kiamol-e2e/node:" + p.flavor.KubernetesVersion + "-" + p.key[:12],
 		RegistryImage: "kiamol-e2e/registry:" + images.RegistryVersion + "-" + p.key[:12]}
 	for _, repoTag := range sortedKeys(imgs) {
 		d, err := reg.push(ctx, repoTag, imgs[repoTag])
@@ -383,18 +400,25 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	if why := upToDate(ctx, built, p.key); why != "" {
 		return fmt.Errorf("after loading, %s", why)
 	}
-	if err := images.WriteBuilt(p.cache, built); err != nil {
+	if err := images.WriteBuiltOf(p.cache, p.flavor, built); err != nil {
 		return err
 	}
-	pruneOldImages(ctx, built, log)
+	pruneOldImages(ctx, p.cache, built, log)
 	done(fmt.Sprintf("node image %s, %d images in the registry", built.NodeImage, len(built.Images)))
 	return nil
 }
 
 // pruneOldImages removes node and registry images of earlier builds, which
-// nothing refers to any more; an image a container still uses stays.
-func pruneOldImages(ctx context.Context, built images.Built, log io.Writer) {
+// no flavor's record names any more; an image a container still uses stays.
+func pruneOldImages(ctx context.Context, cache string, built images.Built, log io.Writer) {
 	keep := map[string]bool{built.NodeImage: true, built.RegistryImage: true}
+	// Every flavor's current images stay: building one must not remove
+	// what another's record still names.
+	for _, f := range []images.Flavor{images.Containerd, images.DockerRuntime} {
+		if other, err := images.ReadBuiltOf(cache, f); err == nil {
+			keep[other.NodeImage], keep[other.RegistryImage] = true, true
+		}
+	}
 	for _, repo := range []string{"kiamol-e2e/node", "kiamol-e2e/registry"} {
 		out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
 		if err != nil {
@@ -410,12 +434,28 @@ func pruneOldImages(ctx context.Context, built images.Built, log io.Writer) {
 	}
 }
 
-func kubeadmImages(ctx context.Context, kubeadm string) ([]string, error) {
-	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", images.KubernetesVersion).Output()
+// kubeadmImages is what the built kubeadm says the control plane needs,
+// with the tags the flavor tells kubeadm to use instead (etcd and CoreDNS
+// are shared between flavors; pause is this project's own).
+func kubeadmImages(ctx context.Context, kubeadm string, f images.Flavor) ([]string, error) {
+	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", f.KubernetesVersion).Output()
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm config images list: %w", err)
 	}
-	return strings.Fields(string(out)), nil
+	var wanted []string
+	for _, ref := range strings.Fields(string(out)) {
+		name, _, _ := strings.Cut(ref, ":")
+		switch path.Base(name) {
+		case "etcd":
+			ref = name + ":" + f.EtcdTag
+		case "coredns":
+			ref = name + ":" + f.CoreDNSTag
+		case "pause":
+			ref = name + ":" + f.PauseTag
+		}
+		wanted = append(wanted, ref)
+	}
+	return wanted, nil
 }
 
 type lockedWriter struct {

@@ -31,17 +31,22 @@ const (
 	proxyBaseRecipe = "proxybase/v2"
 )
 
-func rootfsKey() string {
-	return keyOf(append([]string{rootfsRecipe, images.DebianSuite}, nodePackages...)...)
+// packagesOf is what a flavor's node runs besides the Kubernetes binaries.
+func packagesOf(f images.Flavor) []string {
+	return append(append([]string{}, nodePackages...), f.Packages...)
+}
+
+func rootfsKey(f images.Flavor) string {
+	return keyOf(append([]string{rootfsRecipe, images.DebianSuite}, packagesOf(f)...)...)
 }
 
 // buildRootfs debootstraps the node's Debian and packs it as rootfs.tar.
-func buildRootfs(ctx context.Context, debCache, mirror, out string, log io.Writer) error {
+func buildRootfs(ctx context.Context, debCache, mirror, out string, packages []string, log io.Writer) error {
 	dir := filepath.Join(out, "rootfs")
 	if err := os.MkdirAll(debCache, 0o755); err != nil {
 		return err
 	}
-	args := []string{"--variant=minbase", "--cache-dir=" + debCache, "--include=" + strings.Join(nodePackages, ","), images.DebianSuite, dir}
+	args := []string{"--variant=minbase", "--cache-dir=" + debCache, "--include=" + strings.Join(packages, ","), images.DebianSuite, dir}
 	if mirror != "" {
 		args = append(args, mirror)
 	}

@@ -90,7 +90,14 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 	if err != nil {
 		return "", &preflight.Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
 	}
-	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, images.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
+	flavor, err := images.FlavorNamed(s.Cluster)
+	if err != nil {
+		return "", &preflight.Problem{What: err.Error(), Do: "unset CLUSTER, or set it to docker-runtime"}
+	}
+	if !flavor.IsDefault() && choice.Mode != images.Airgap {
+		return "", &preflight.Problem{What: fmt.Sprintf("CLUSTER=%s is built on this machine and runs air-gapped only", flavor.Name), Do: "drop IMAGES=online, or drop CLUSTER"}
+	}
+	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
 		return "", &preflight.Problem{What: err.Error(), Do: "see make help"}
 	}
 	if checkDocker {

@@ -220,6 +220,13 @@ func TestKnobsThatContradictTheAirGap(t *testing.T) {
 	expectOneLine(t, r, "v1.20", "known")
 }
 
+func TestUnknownClusterKind(t *testing.T) {
+	r := runPreflight(t, map[string]string{"E2E_CLUSTER": "k3s"})
+	expectOneLine(t, r, "k3s", "docker-runtime")
+	r = runPreflight(t, map[string]string{"E2E_CLUSTER": "docker-runtime", "E2E_IMAGES": "online"})
+	expectOneLine(t, r, "air-gapped only", "IMAGES=online")
+}
+
 func TestGoodInputsPass(t *testing.T) {
 	// A valid filter and the suite's own manifests; no Docker check, as
 	// make e2e leaves that to hack/host-setup.sh.

@@ -167,4 +167,16 @@ func TestPathShowsOnTheClaimsLine(t *testing.T) {
 	if !strings.Contains(markdown(v), "path: node pod: kubectl debug node/n1") {
 		t.Errorf("markdown:\n%s", markdown(v))
 	}
+	// A long command is shortened on its own: what replaced the container
+	// still shows after it.
+	healed.ReportEntries = []types.ReportEntry{
+		{Name: pathEntry, Value: types.WrapEntryValue("host runtime: removed docker://3c1b2a4d5e6f7 with " + strings.Repeat("docker container ls ", 30))},
+		{Name: pathEntry, Value: types.WrapEntryValue("replaced by docker://9f8e7d6c5b4a3 in the same Pod")},
+	}
+	v = read(t, types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{setUp(clusterEntryOf(clusterJSON)), healed}})
+	out.Reset()
+	writeSummary(&out, v, "")
+	if !strings.Contains(out.String(), "removed docker://3c1b2a4d5e6f7") || !strings.Contains(out.String(), "…; replaced by docker://9f8e7d6c5b4a3 in the same Pod") {
+		t.Errorf("summary:\n%s", out.String())
+	}
 }

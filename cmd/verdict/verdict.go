@@ -215,15 +215,16 @@ func specRow(s types.SpecReport, r types.Report) row {
 // machine's access to the node's runtime, or a Pod on the node).
 const pathEntry = "path"
 
-// pathOf is a spec's path entries, joined.
+// pathOf is a spec's path entries, each shortened on its own, so that a
+// long command does not hide what came after it.
 func pathOf(s types.SpecReport) string {
 	var paths []string
 	for _, e := range s.ReportEntries {
 		if e.Name == pathEntry {
-			paths = append(paths, collapse(e.Value.String()))
+			paths = append(paths, truncate(collapse(e.Value.String()), maxCause))
 		}
 	}
-	return truncate(strings.Join(paths, "; "), maxCause)
+	return strings.Join(paths, "; ")
 }
 
 // deselected tells a spec the label filter left out from one that was

@@ -8,6 +8,12 @@
 // run) or process.json (exec) and then execs the real runc, so the container
 // still gets everything the host can actually grant.
 //
+// The same missing capability stops a process from lowering its OOM score
+// below its own: the kubelet's dockershim asks for -998 on every Pod's
+// sandbox, and runc then dies with "can't get final child's PID from pipe".
+// The shim raises such a request to the caller's own score, which is what
+// containerd's restrict_oom_score_adj does for the containerd nodes.
+//
 // It is host set-up, registered by hack/host-setup.sh as dockerd's default
 // runtime; nothing in the suite calls it.
 package main
@@ -44,9 +50,9 @@ func main() {
 	if real == "" {
 		real = defaultRealRunc
 	}
-	bounding, err := boundingSet()
+	lim, err := hostLimits()
 	if err == nil {
-		err = filterFor(os.Args[1:], bounding)
+		err = filterFor(os.Args[1:], lim)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runc-capfilter: %v\n", err)
@@ -59,8 +65,16 @@ func main() {
 	}
 }
 
+// limits is what this process may grant a container.
+type limits struct {
+	bounding uint64 // the capability bounding set
+	oomFloor int    // the lowest OOM score adjustment it may ask for
+}
+
+func (l limits) has(capability uint) bool { return l.bounding&(1<<capability) != 0 }
+
 // filterFor rewrites the JSON file the runc command line points at, if any.
-func filterFor(args []string, bounding uint64) error {
+func filterFor(args []string, lim limits) error {
 	sub, rest := subcommand(args)
 	switch sub {
 	case "create", "run":
@@ -68,7 +82,7 @@ func filterFor(args []string, bounding uint64) error {
 		if bundle == "" {
 			bundle = "."
 		}
-		return rewrite(bundle+"/config.json", bounding, func(doc map[string]any) map[string]any {
+		return rewrite(bundle+"/config.json", lim, func(doc map[string]any) map[string]any {
 			if p, ok := doc["process"].(map[string]any); ok {
 				return p
 			}
@@ -76,7 +90,7 @@ func filterFor(args []string, bounding uint64) error {
 		})
 	case "exec":
 		if path := flagValue(rest, "process", "p"); path != "" {
-			return rewrite(path, bounding, func(doc map[string]any) map[string]any { return doc })
+			return rewrite(path, lim, func(doc map[string]any) map[string]any { return doc })
 		}
 	}
 	return nil
@@ -112,7 +126,7 @@ func flagValue(args []string, long, short string) string {
 	return ""
 }
 
-func rewrite(path string, bounding uint64, process func(map[string]any) map[string]any) error {
+func rewrite(path string, lim limits, process func(map[string]any) map[string]any) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -125,11 +139,12 @@ func rewrite(path string, bounding uint64, process func(map[string]any) map[stri
 	if p == nil {
 		return nil
 	}
-	caps, ok := p["capabilities"].(map[string]any)
-	if !ok {
-		return nil
-	}
 	changed := false
+	if adj, ok := p["oomScoreAdj"].(float64); ok && !lim.has(capSysResource) && int(adj) < lim.oomFloor {
+		p["oomScoreAdj"] = lim.oomFloor
+		changed = true
+	}
+	caps, _ := p["capabilities"].(map[string]any)
 	for set, v := range caps {
 		list, ok := v.([]any)
 		if !ok {
@@ -138,7 +153,7 @@ func rewrite(path string, bounding uint64, process func(map[string]any) map[stri
 		kept := make([]any, 0, len(list))
 		for _, c := range list {
 			name, _ := c.(string)
-			if n, known := capNumbers[name]; known && bounding&(1<<n) == 0 {
+			if n, known := capNumbers[name]; known && !lim.has(n) {
 				changed = true
 				continue
 			}
@@ -154,6 +169,24 @@ func rewrite(path string, bounding uint64, process func(map[string]any) map[stri
 		return err
 	}
 	return os.WriteFile(path, out, 0o600)
+}
+
+const capSysResource = 24
+
+func hostLimits() (limits, error) {
+	bounding, err := boundingSet()
+	if err != nil {
+		return limits{}, err
+	}
+	raw, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return limits{}, err
+	}
+	floor, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return limits{}, fmt.Errorf("/proc/self/oom_score_adj: %w", err)
+	}
+	return limits{bounding: bounding, oomFloor: floor}, nil
 }
 
 func boundingSet() (uint64, error) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const allButSysResource = 0x000001fffeffffff // CAP_SYS_RESOURCE (24) missing, as on these machines
+var allButSysResource = limits{bounding: 0x000001fffeffffff} // CAP_SYS_RESOURCE (24) missing, as on these machines
 
 func TestSubcommandSkipsGlobalFlags(t *testing.T) {
 	sub, rest := subcommand([]string{"--root", "/run/runc", "--log", "/x.log", "--log-format", "json", "--systemd-cgroup", "create", "--bundle", "/b", "id"})
@@ -57,16 +57,37 @@ func TestExecRewritesTheProcessFile(t *testing.T) {
 func TestFullBoundingSetLeavesFilesAlone(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.json")
-	raw := []byte(`{"process":{"capabilities":{"bounding":["CAP_SYS_RESOURCE"]}},  "x": 1}`)
+	raw := []byte(`{"process":{"oomScoreAdj":-998,"capabilities":{"bounding":["CAP_SYS_RESOURCE"]}},  "x": 1}`)
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := filterFor([]string{"run", "-b", dir, "ctr"}, 0x000001ffffffffff); err != nil {
+	if err := filterFor([]string{"run", "-b", dir, "ctr"}, limits{bounding: 0x000001ffffffffff}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(path)
 	if string(after) != string(raw) {
 		t.Errorf("file rewritten although nothing was dropped: %s", after)
+	}
+}
+
+// The dockershim asks for -998 on every sandbox; without CAP_SYS_RESOURCE
+// runc cannot set a score below its own, so the request is raised to it.
+func TestCreateRaisesAnOOMScoreBelowTheCallersOwn(t *testing.T) {
+	for _, c := range []struct {
+		asked, floor, want float64
+	}{{-998, 0, 0}, {-998, -500, -500}, {1000, 0, 1000}, {0, 0, 0}} {
+		dir := t.TempDir()
+		writeJSON(t, filepath.Join(dir, "config.json"), map[string]any{"process": map[string]any{"oomScoreAdj": c.asked}})
+		lim := allButSysResource
+		lim.oomFloor = int(c.floor)
+		if err := filterFor([]string{"create", "--bundle", dir, "ctr"}, lim); err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		readJSON(t, filepath.Join(dir, "config.json"), &got)
+		if adj := got["process"].(map[string]any)["oomScoreAdj"]; adj != c.want {
+			t.Errorf("asked %v with own score %v: oomScoreAdj = %v, want %v", c.asked, c.floor, adj, c.want)
+		}
 	}
 }
 

@@ -30,14 +30,16 @@ type Settings struct {
 	Name           string // kind cluster name
 	RunID          string // the run making it, for the claim's holder line
 	Images         images.Choice
-	KubeconfigPath string // kind merges the cluster's entries into it
-	Keep           bool   // leave the cluster (and registry) running at the end
-	NodeImage      string // "" is kind's default (online) or the built image (air-gapped)
+	Flavor         images.Flavor // the air-gapped node's kind (default: containerd)
+	KubeconfigPath string        // kind merges the cluster's entries into it
+	Keep           bool          // leave the cluster (and registry) running at the end
+	NodeImage      string        // "" is kind's default (online) or the built image (air-gapped)
 	// Nodes is how many nodes: one control plane, the rest workers (the
 	// chapter's Pods then run on workers, as on most real clusters).
 	Nodes        int
 	WaitForReady time.Duration
 	Log          io.Writer
+	Evidence     string // where a failed create leaves the nodes' journals
 }
 
 // Cluster is a running cluster the suite may use.
@@ -118,7 +120,7 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if c.Built, err = images.ReadBuilt(cache); err != nil {
+		if c.Built, err = images.ReadBuiltOf(cache, c.flavor()); err != nil {
 			return nil, err
 		}
 		c.NodeImage = c.Built.NodeImage
@@ -156,7 +158,7 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 }
 
 func (c *Cluster) create(ctx context.Context) error {
-	c.record = Record{Name: c.Name, Mode: c.Images.Mode, NodeImage: c.NodeImage, NodeCount: c.nodes(), Creating: true, Since: time.Now()}
+	c.record = Record{Name: c.Name, Mode: c.Images.Mode, Flavor: c.flavor().Name, NodeImage: c.NodeImage, NodeCount: c.nodes(), Creating: true, Since: time.Now()}
 	w, err := kubeconfig.Prepare(c.KubeconfigPath, kindContext(c.Name))
 	if err != nil {
 		return err
@@ -177,6 +179,9 @@ func (c *Cluster) create(ctx context.Context) error {
 		}
 		fmt.Fprintf(c.Log, "[cluster] local registry %s serves %d images (%s)\n", c.Names.Registry, len(c.Built.Images), time.Since(start).Round(time.Millisecond))
 		raw = kindConfig(airgapKindConfig, c.nodes())
+		if c.flavor().Runtime == "docker" {
+			raw = kindConfig(dockerKindConfig(c.flavor()), c.nodes())
+		}
 		// kind reads the network from its environment; it is this process's alone.
 		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.Names.Network)
 		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
@@ -190,6 +195,8 @@ func (c *Cluster) create(ctx context.Context) error {
 		kindcluster.CreateWithWaitForReady(c.WaitForReady),
 		kindcluster.CreateWithDisplayUsage(false),
 		kindcluster.CreateWithDisplaySalutation(false),
+		// Kept on failure for createEvidence; the caller's teardown removes them.
+		kindcluster.CreateWithRetain(true),
 	}
 	if c.NodeImage != "" {
 		opts = append(opts, kindcluster.CreateWithNodeImage(c.NodeImage))
@@ -197,6 +204,9 @@ func (c *Cluster) create(ctx context.Context) error {
 	start := time.Now()
 	fmt.Fprintf(c.Log, "[cluster] creating kind cluster %q (%s images, node image %s)\n", c.Name, c.Images.Mode, orDefault(c.NodeImage, "kind's default"))
 	if err := createCancellable(ctx, provider(c.Log), c.Name, c.KubeconfigPath, opts); err != nil {
+		if ctx.Err() == nil {
+			err = withCause(err, createEvidence(context.WithoutCancel(ctx), c.Name, c.Evidence))
+		}
 		return fmt.Errorf("kind could not create cluster %q: %w", c.Name, err)
 	}
 	if c.Images.Mode == images.Airgap && c.nodes() > 1 {
@@ -414,6 +424,48 @@ func NodeContainers(ctx context.Context, name string) ([]string, error) {
 func kindContext(name string) string { return "kind-" + name }
 
 func (c *Cluster) nodes() int { return max(c.Settings.Nodes, 1) }
+
+func (c *Cluster) flavor() images.Flavor {
+	if c.Flavor.Name == "" {
+		return images.Containerd
+	}
+	return c.Flavor
+}
+
+// dockerKindConfig is the air-gapped cluster whose kubelets drive Docker
+// (dockershim, Kubernetes before v1.24): kubeadm is pointed at the
+// dockershim's socket, pulls the control plane's images from the local
+// registry by its name (the node's Docker trusts it), and is told the etcd
+// and CoreDNS tags the build shares with the default flavor.
+func dockerKindConfig(f images.Flavor) string {
+	return `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  ipFamily: ipv4
+  disableDefaultCNI: true
+kubeadmConfigPatches:
+- |
+  kind: ClusterConfiguration
+  imageRepository: ` + images.RegistryHost() + `
+  dns:
+    imageRepository: ` + images.RegistryHost() + `/coredns
+    imageTag: ` + f.CoreDNSTag + `
+  etcd:
+    local:
+      imageTag: ` + f.EtcdTag + `
+- |
+  kind: InitConfiguration
+  nodeRegistration:
+    criSocket: /var/run/dockershim.sock
+- |
+  kind: JoinConfiguration
+  nodeRegistration:
+    criSocket: /var/run/dockershim.sock
+- |
+  kind: KubeletConfiguration
+  resolvConf: /kind/pod-resolv.conf
+`
+}
 
 func orDefault(s, d string) string {
 	if s == "" {

@@ -22,9 +22,11 @@ import (
 // cluster of the same name with no record, or with nodes the record does not
 // list, is someone else's, and the suite never deletes it.
 type Record struct {
-	Name      string      `json:"name"`
-	Mode      images.Mode `json:"mode"`
-	NodeImage string      `json:"nodeImage"`
+	Name string      `json:"name"`
+	Mode images.Mode `json:"mode"`
+	// Flavor is the air-gapped node's kind ("" in older records: kind).
+	Flavor    string `json:"flavor,omitempty"`
+	NodeImage string `json:"nodeImage"`
 	// NodeCount is how many nodes it was made with (0 in records of
 	// versions that made one only).
 	NodeCount int `json:"nodeCount,omitempty"`

@@ -1,4 +1,4 @@
-// Package airgap holds what the air-gapped image build and the suite must
+// Package images holds what the air-gapped image build and the suite must
 // agree on: pinned versions, image names, where the cache lives, and the
 // record the build leaves for the suite to find its images by.
 package images
@@ -75,25 +75,35 @@ func BuiltPath(cache string) string { return filepath.Join(cache, "state", "buil
 // ErrNotBuilt says the images were never built on this machine.
 var ErrNotBuilt = errors.New("air-gapped images are not built on this machine: run 'make images' (or 'make e2e', which builds them)")
 
-// ReadBuilt loads the record of the last build.
-func ReadBuilt(cache string) (Built, error) {
+// ReadBuilt loads the record of the last build of the default flavor.
+func ReadBuilt(cache string) (Built, error) { return ReadBuiltOf(cache, Containerd) }
+
+// ReadBuiltOf loads the record of a flavor's last build.
+func ReadBuiltOf(cache string, f Flavor) (Built, error) {
 	var b Built
-	raw, err := os.ReadFile(BuiltPath(cache))
+	path := BuiltPathOf(cache, f)
+	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if !f.IsDefault() {
+			return b, fmt.Errorf("air-gapped images for CLUSTER=%s are not built on this machine: run 'make images CLUSTER=%s'", f.Name, f.Name)
+		}
 		return b, ErrNotBuilt
 	}
 	if err != nil {
 		return b, err
 	}
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return b, fmt.Errorf("%s is damaged (%v): delete it and run 'make images'", BuiltPath(cache), err)
+		return b, fmt.Errorf("%s is damaged (%v): delete it and run 'make images'", path, err)
 	}
 	return b, nil
 }
 
-// WriteBuilt saves the record atomically.
-func WriteBuilt(cache string, b Built) error {
-	p := BuiltPath(cache)
+// WriteBuilt saves the default flavor's record atomically.
+func WriteBuilt(cache string, b Built) error { return WriteBuiltOf(cache, Containerd, b) }
+
+// WriteBuiltOf saves a flavor's record atomically.
+func WriteBuiltOf(cache string, f Flavor, b Built) error {
+	p := BuiltPathOf(cache, f)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}

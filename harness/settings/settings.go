@@ -28,6 +28,7 @@ const (
 	EnvKubectl       = "E2E_KUBECTL"
 	EnvSelfHeal      = "E2E_SELF_HEAL"
 	EnvNodes         = "E2E_NODES"
+	EnvCluster       = "E2E_CLUSTER"
 )
 
 // How the self-healing claims reach the node's container runtime.
@@ -65,6 +66,10 @@ type Settings struct {
 	Kubectl string
 	// SelfHeal is auto, host or node (E2E_SELF_HEAL).
 	SelfHeal string
+	// Cluster is the kind of cluster the suite makes (E2E_CLUSTER): "" or
+	// kind for today's kind node, docker-runtime for the book's own world
+	// (Kubernetes v1.23, the kubelet driving Docker).
+	Cluster string
 	// Nodes is how many nodes the suite's kind cluster has (E2E_NODES,
 	// default 1): one control plane, the rest workers. 0 when the value
 	// is not a number, which preflight refuses.
@@ -77,7 +82,8 @@ func FromEnv() Settings {
 		Existing:      Truthy(os.Getenv(EnvExisting)) || Truthy(os.Getenv(EnvExistingShort)),
 		Kubeconfig:    os.Getenv(EnvKubeconfig),
 		Context:       os.Getenv(EnvContext),
-		ClusterName:   or(os.Getenv(EnvClusterName), DefaultClusterName),
+		ClusterName:   or(os.Getenv(EnvClusterName), defaultName(os.Getenv(EnvCluster))),
+		Cluster:       strings.TrimSpace(os.Getenv(EnvCluster)),
 		Keep:          Truthy(os.Getenv(EnvKeep)),
 		K8sVersion:    os.Getenv(EnvK8sVersion),
 		NodeImage:     os.Getenv(EnvNodeImage),
@@ -114,6 +120,15 @@ func pairs(s string) map[string]string {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out
+}
+
+// defaultName keeps a docker-runtime cluster apart from the default one, so
+// each can be kept, reused and taken down on its own.
+func defaultName(cluster string) string {
+	if c := strings.TrimSpace(cluster); c != "" && c != "kind" && c != "containerd" {
+		return DefaultClusterName + "-" + c
+	}
+	return DefaultClusterName
 }
 
 // Truthy reads a yes/no knob the way Make users write them.

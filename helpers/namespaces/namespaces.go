@@ -195,13 +195,24 @@ func Dump(ctx context.Context, cs kubernetes.Interface, ns string) string {
 // StartDelete deletes a spec's namespace without waiting for it to go: its
 // Pods first, with no grace period (the spec is over, and nothing in them
 // needs time to shut down), so the namespace does not wait on the kubelet.
+//
+// The controllers that would replace those Pods go before them. A
+// replacement made as the namespace starts terminating cannot get its
+// service-account token; a kubelet before v1.25 then holds it for the
+// volume wait's full two minutes before it lets the namespace go.
 func StartDelete(ctx context.Context, cs kubernetes.Interface, name string) error {
+	all := metav1.ListOptions{}
+	if err := cs.AppsV1().Deployments(name).DeleteCollection(ctx, metav1.DeleteOptions{}, all); ignoreNotFound(err) != nil {
+		return fmt.Errorf("delete the Deployments of namespace %s: %w", name, err)
+	}
+	if err := cs.AppsV1().ReplicaSets(name).DeleteCollection(ctx, metav1.DeleteOptions{}, all); ignoreNotFound(err) != nil {
+		return fmt.Errorf("delete the ReplicaSets of namespace %s: %w", name, err)
+	}
 	zero := int64(0)
-	err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, all); ignoreNotFound(err) != nil {
 		return fmt.Errorf("delete the pods of namespace %s: %w", name, err)
 	}
-	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); ignoreNotFound(err) != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
 	return nil

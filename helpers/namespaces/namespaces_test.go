@@ -25,14 +25,17 @@ func TestDelete(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "pods-x", metav1.GetOptions{}); err == nil {
 		t.Error("namespace still there")
 	}
-	var sawZeroGrace bool
+	// Deployments and ReplicaSets, then Pods, then the namespace: nothing
+	// is left to replace a Pod once the namespace terminates.
+	var order []string
 	for _, a := range cs.Actions() {
-		if a.GetVerb() == "delete-collection" && a.GetResource().Resource == "pods" {
-			sawZeroGrace = true
+		if strings.HasPrefix(a.GetVerb(), "delete") {
+			order = append(order, a.GetVerb()+" "+a.GetResource().Resource)
 		}
 	}
-	if !sawZeroGrace {
-		t.Errorf("pods were not deleted first: %v", cs.Actions())
+	want := []string{"delete-collection deployments", "delete-collection replicasets", "delete-collection pods", "delete namespaces"}
+	if strings.Join(order[:min(len(order), 4)], ", ") != strings.Join(want, ", ") {
+		t.Errorf("deletes in order %v, want %v first", order, want)
 	}
 	// Deleting what is already gone is not an error.
 	if err := Delete(context.Background(), cs, "pods-x", time.Second, 10*time.Millisecond, nil); err != nil {

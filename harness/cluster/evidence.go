@@ -39,10 +39,12 @@ func createEvidence(ctx context.Context, name, dir string) string {
 	return cause
 }
 
-var kubeletErr = regexp.MustCompile(`kubelet\[\d+\]: E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (.*)$`)
+// kubeletErr matches a klog error line and a command-line error.
+var kubeletErr = regexp.MustCompile(`kubelet\[\d+\]: (?:E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] |Error: )(.*)$`)
 
 // lastKubeletError is the newest error line the kubelet logged, without
-// its klog prefix: `"Failed to run kubelet" err="..."`.
+// its klog prefix: `"Failed to run kubelet" err="..."`, or `unknown flag:
+// --x` when it would not start at all.
 func lastKubeletError(journal string) string {
 	lines := strings.Split(strings.TrimSpace(journal), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {

@@ -14,6 +14,9 @@ Nov 27 13:00:41 n systemd[1]: kubelet.service: Failed with result 'exit-code'.`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+	if got := lastKubeletError("Nov 27 14:00:00 n kubelet[99]: Error: unknown flag: --no-such-flag"); got != "unknown flag: --no-such-flag" {
+		t.Errorf("command-line error: got %q", got)
+	}
 	if got := lastKubeletError("Nov 27 12:00:00 n systemd[1]: Started kubelet.service."); got != "" {
 		t.Errorf("no kubelet error, got %q", got)
 	}

@@ -108,9 +108,10 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 		return nil, err
 	}
 	if flavor.Runtime == "docker" {
-		// The node's own Docker Engine needs the same capability filter as
-		// this host's: its privileged containers (kube-proxy, the debugging
-		// Pods) ask runc for capabilities the host cannot grant.
+		// The node's own Docker Engine needs the same filter as this host's:
+		// its privileged containers (kube-proxy, the debugging Pods) ask runc
+		// for capabilities the host cannot grant, and every Pod's sandbox
+		// for an OOM score the node may not set.
 		p.standins["runc-capfilter"] = "hack/runc-capfilter"
 	}
 	if p.standinKey, err = programsKey(repo, gov, p.standins); err != nil {

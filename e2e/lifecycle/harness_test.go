@@ -388,14 +388,14 @@ func readHost(t *testing.T) hostState {
 	var err error
 	for attempt := 1; ; attempt++ {
 		// A container or network can go between the listing and the
-		// inspection (another run on this machine): read again.
+		// inspection (another run on this machine): list again at once,
+		// the new listing no longer has it.
 		if err = h.readDocker(); err == nil {
 			break
 		}
 		if attempt == 5 {
 			t.Fatalf("read Docker's containers and networks: %v", err)
 		}
-		time.Sleep(time.Second)
 	}
 	out, err := exec.Command("iptables", "-w", "-S", cluster.GuardChain).CombinedOutput()
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
@@ -220,12 +221,9 @@ func TestInterruptOnExistingCluster(t *testing.T) {
 		t.Errorf("namespaces the next run did not sweep: %v", notSwept)
 	}
 	swept := time.Now()
-	for got := allNamespaces(t, kubeconfig); !slices.Equal(got, nsBefore); got = allNamespaces(t, kubeconfig) {
-		if time.Since(swept) > 2*time.Minute {
-			t.Fatalf("namespaces before %v, 2 minutes after the next run's sweep %v", nsBefore, got)
-		}
-		time.Sleep(time.Second)
-	}
+	gomega.NewWithT(t).Eventually(func() []string { return allNamespaces(t, kubeconfig) }).
+		WithTimeout(2*time.Minute).WithPolling(time.Second).
+		Should(gomega.Equal(nsBefore), "the namespace list, 2 minutes after the next run's sweep, is the one from before")
 	t.Logf("swept namespaces gone %s after the next run ended", time.Since(swept).Round(time.Second))
 	expectHostAsBefore(t, hostKept)
 }

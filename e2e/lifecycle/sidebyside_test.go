@@ -251,10 +251,11 @@ type watcher struct {
 	mu       sync.Mutex
 	problems []string
 	samples  int
+	noted    chan struct{} // a value after each sample or note
 }
 
 func watchApart(names ...string) *watcher {
-	w := &watcher{names: names, quit: make(chan struct{}), finished: make(chan struct{})}
+	w := &watcher{names: names, quit: make(chan struct{}), finished: make(chan struct{}), noted: make(chan struct{}, 1)}
 	go w.loop()
 	return w
 }
@@ -275,6 +276,33 @@ func (w *watcher) note(format string, args ...any) {
 	defer w.mu.Unlock()
 	if len(w.problems) < 20 {
 		w.problems = append(w.problems, fmt.Sprintf(time.Now().Format("15:04:05.000 ")+format, args...))
+	}
+	w.signal()
+}
+
+func (w *watcher) signal() {
+	select {
+	case w.noted <- struct{}{}:
+	default:
+	}
+}
+
+// waitUntil waits, up to within, until the watcher has taken at least
+// samples samples and noted a problem containing want.
+func (w *watcher) waitUntil(want string, samples int, within time.Duration) bool {
+	deadline := time.After(within)
+	for {
+		w.mu.Lock()
+		seen := w.samples >= samples && slices.ContainsFunc(w.problems, func(p string) bool { return strings.Contains(p, want) })
+		w.mu.Unlock()
+		if seen {
+			return true
+		}
+		select {
+		case <-w.noted:
+		case <-deadline:
+			return false
+		}
 	}
 }
 
@@ -301,6 +329,7 @@ func (w *watcher) loop() {
 		w.mu.Lock()
 		w.samples++
 		w.mu.Unlock()
+		w.signal()
 		network, node, other := map[string]string{}, map[string]string{}, map[string]string{}
 		for _, l := range strings.Split(strings.TrimSpace(string(nets)), "\n") {
 			if f := strings.Fields(l); len(f) == 2 {
@@ -371,7 +400,12 @@ func TestWatcherSeesANodeAlone(t *testing.T) {
 	if out, err := exec.Command("docker", "create", "--name", node, "--label", "io.x-k8s.kind.cluster="+w.name, img[0]).CombinedOutput(); err != nil {
 		t.Fatalf("docker create: %v: %s", err, out)
 	}
-	time.Sleep(12 * time.Second)
+	// Until the watcher has seen it (it takes a sample a second and calls a
+	// lone node after a few in a row), and at least the 10 samples stop()
+	// asks of any watch.
+	if !watch.waitUntil("node runs without", 10, time.Minute) {
+		t.Errorf("the watcher did not report the lone node within a minute")
+	}
 	if out, err := exec.Command("docker", "rm", "--force", node).CombinedOutput(); err != nil {
 		t.Fatalf("docker rm: %v: %s", err, out)
 	}

@@ -55,17 +55,22 @@ type Cluster struct {
 // nodeLabel is the label kind puts on its node containers.
 const nodeLabel = "io.x-k8s.kind.cluster"
 
-// kindConfig is the cluster kind creates in air-gapped mode. The default CNI
-// (kindnetd) and storage images do not exist here: the node image carries a
-// static bridge CNI instead, and pods that inherit the node's DNS get a
-// resolver that cannot leave the machine.
-const airgapKindConfig = `kind: Cluster
+// kindConfigHead is what both air-gapped clusters share: IPv4 only, and
+// no kindnetd (the node image's kiamol-cni stands in); their kubeadm
+// patches follow it.
+const kindConfigHead = `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   ipFamily: ipv4
   disableDefaultCNI: true
 kubeadmConfigPatches:
-- |
+`
+
+// kindConfig is the cluster kind creates in air-gapped mode. The default CNI
+// (kindnetd) and storage images do not exist here: the node image carries a
+// static bridge CNI instead, and pods that inherit the node's DNS get a
+// resolver that cannot leave the machine.
+const airgapKindConfig = kindConfigHead + `- |
   kind: KubeletConfiguration
   resolvConf: /kind/pod-resolv.conf
   # verbosity 2 logs each PLEG event ("SyncLoop (PLEG): event for pod"):
@@ -438,13 +443,7 @@ func (c *Cluster) flavor() images.Flavor {
 // registry by its name (the node's Docker trusts it), and is told the etcd
 // and CoreDNS tags the build shares with the default flavor.
 func dockerKindConfig(f images.Flavor) string {
-	return `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  ipFamily: ipv4
-  disableDefaultCNI: true
-kubeadmConfigPatches:
-- |
+	return kindConfigHead + `- |
   kind: ClusterConfiguration
   imageRepository: ` + images.RegistryHost() + `
   dns:

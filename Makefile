@@ -90,6 +90,10 @@ help: ## this list
 host: ## install and start the Docker engine if missing (Debian, root); otherwise say what to install
 	@bash hack/host-setup.sh
 
+.PHONY: doctor
+doctor: tools ## print this machine's facts that decide whether a kind node can start here (for a bug report)
+	@"$(BIN)/preflight" -doctor
+
 .PHONY: tools
 tools:
 	@mkdir -p "$(BIN)"

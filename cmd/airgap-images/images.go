@@ -74,6 +74,7 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) 
 		"/usr/bin/kubectl":                                               bin(filepath.Join(k8sBin, "kubectl")),
 		"/usr/local/bin/crictl":                                          bin(filepath.Join(crictlBin, "crictl")),
 		"/usr/local/bin/entrypoint":                                      {mode: 0o755, data: nodeFile("entrypoint")},
+		"/usr/local/bin/kiamol-node-prep":                                bin(filepath.Join(programs, "kiamol-node-prep")),
 		"/etc/containerd/config.toml":                                    {mode: 0o644, data: containerdConfig},
 		"/etc/systemd/system/containerd.service":                         conf("containerd.service"),
 		"/etc/systemd/system/kubelet.service":                            conf("kubelet.service"),

@@ -29,6 +29,7 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 )
 
 // imagesRecipe changes whenever image assembly does.
@@ -107,6 +108,8 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 	if p.standins, err = standInPrograms(p.chapterImages); err != nil {
 		return nil, err
 	}
+	// Every node prepares its cgroups with it (the entrypoint's first step).
+	p.standins["kiamol-node-prep"] = "hack/node-prep"
 	if flavor.Runtime == "docker" {
 		// The node's own Docker Engine needs the same filter as this host's:
 		// its privileged containers (kube-proxy, the debugging Pods) ask runc
@@ -220,6 +223,11 @@ func preflight(ctx context.Context) error {
 	}
 	if err := exec.CommandContext(ctx, "docker", "info").Run(); err != nil {
 		return errors.New("the Docker engine is not running: run hack/host-setup.sh or start dockerd")
+	}
+	// Nine minutes of building are wasted on a machine where no node can
+	// start: say so first.
+	if r := nodehost.ReadFacts(ctx, false).Check(); len(r.Problems) > 0 {
+		return errors.New(r.Problems[0] + "; make doctor prints this machine's facts")
 	}
 	return nil
 }

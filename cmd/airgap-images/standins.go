@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path"
@@ -50,26 +52,75 @@ func standInPrograms(imgs []fixtures.Image) (map[string]string, error) {
 	return progs, nil
 }
 
-// programsKey hashes the Go files of each program's package. The programs
-// use only the standard library (a test holds them to it), so their own files
-// and the Go version are everything their binaries depend on.
+// programsKey hashes the Go files of each program's package and of every
+// package of this module it imports, however deeply. Beyond that the
+// programs may use only the standard library (programsKey refuses anything
+// else), so those files and the Go version are everything their binaries
+// depend on.
 func programsKey(repo, goVersion string, progs map[string]string) (string, error) {
 	parts := []string{standInsRecipe, goVersion}
 	for _, bin := range sortedKeys(progs) {
-		dir := filepath.Join(repo, filepath.FromSlash(progs[bin]))
-		files, err := goFiles(dir)
-		if err != nil || len(files) == 0 {
-			return "", fmt.Errorf("stand-in program %s has no Go files in %s (is -repo the kiamol-e2e checkout?)", progs[bin], dir)
+		dirs, err := localPackages(repo, progs[bin])
+		if err != nil {
+			return "", err
 		}
-		for _, f := range files {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				return "", err
+		for _, dir := range dirs {
+			files, err := goFiles(filepath.Join(repo, filepath.FromSlash(dir)))
+			if err != nil || len(files) == 0 {
+				return "", fmt.Errorf("stand-in program %s: no Go files in %s (is -repo the kiamol-e2e checkout?)", progs[bin], dir)
 			}
-			parts = append(parts, bin, progs[bin]+"/"+filepath.Base(f), string(raw))
+			for _, f := range files {
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					return "", err
+				}
+				parts = append(parts, bin, dir+"/"+filepath.Base(f), string(raw))
+			}
 		}
 	}
 	return keyOf(parts...), nil
+}
+
+// modulePath is this repository's module, whose packages a program may
+// import.
+const modulePath = "github.com/kiamol-e2e/kiamol-e2e"
+
+// localPackages is dir and every package of this module it imports,
+// directly or not, as folders of the repository, sorted.
+func localPackages(repo, dir string) ([]string, error) {
+	seen := map[string]bool{}
+	var walk func(string) error
+	walk = func(d string) error {
+		if seen[d] {
+			return nil
+		}
+		seen[d] = true
+		files, err := goFiles(filepath.Join(repo, filepath.FromSlash(d)))
+		if err != nil || len(files) == 0 {
+			return fmt.Errorf("stand-in program %s: no Go files in %s (is -repo the kiamol-e2e checkout?)", dir, d)
+		}
+		for _, f := range files {
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			for _, imp := range parsed.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if rel, ok := strings.CutPrefix(p, modulePath+"/"); ok {
+					if err := walk(rel); err != nil {
+						return err
+					}
+				} else if first, _, _ := strings.Cut(p, "/"); strings.Contains(first, ".") {
+					return fmt.Errorf("stand-in program %s: %s imports %s, which its build key would not see; use the standard library or this module", dir, f, p)
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(dir); err != nil {
+		return nil, err
+	}
+	return sortedKeys(seen), nil
 }
 
 // goFiles lists the non-test Go files of the package in dir.

@@ -3,11 +3,10 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"go/parser"
-	"go/token"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,31 +240,35 @@ func TestProgramsKeyChangesWithSources(t *testing.T) {
 	if _, err := programsKey(repo, "go1.26", map[string]string{"b": "b"}); err == nil {
 		t.Error("a missing program was not an error")
 	}
+	write("a/util.go", "package main\nimport _ \""+modulePath+"/lib\"")
+	write("lib/lib.go", "package lib // v1")
+	k1 := k()
+	write("lib/lib.go", "package lib // v2")
+	if k() == k1 {
+		t.Error("a changed package of this module that the program imports kept the key")
+	}
+	write("a/util.go", "package main\nimport _ \"example.com/other\"")
+	if _, err := programsKey(repo, "go1.26", progs); err == nil {
+		t.Error("an import from outside this module and the standard library was not an error")
+	}
 }
 
-// TestStandInProgramsUseOnlyTheStandardLibrary holds the programs to what
-// programsKey assumes: their own files are all their binaries depend on.
-func TestStandInProgramsUseOnlyTheStandardLibrary(t *testing.T) {
+// TestStandInProgramsAreKeyedByAllTheyImport holds the programs the image
+// build makes (the chapters' stand-ins, pause, and what the nodes run) to
+// what programsKey can key: the standard library and this module.
+func TestStandInProgramsAreKeyedByAllTheyImport(t *testing.T) {
 	progs, err := standInPrograms(fixtures.AllImages())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range progs {
-		files, err := goFiles(filepath.Join("../..", dir))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("%s: no Go files (%v)", dir, err)
+	progs["kiamol-node-prep"], progs["runc-capfilter"] = "hack/node-prep", "hack/runc-capfilter"
+	for bin, dir := range progs {
+		if _, err := localPackages("../..", dir); err != nil {
+			t.Errorf("%s: %v", bin, err)
 		}
-		for _, f := range files {
-			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, imp := range parsed.Imports {
-				p, _ := strconv.Unquote(imp.Path.Value)
-				if first, _, _ := strings.Cut(p, "/"); strings.Contains(first, ".") {
-					t.Errorf("%s imports %s: key the stand-in build by that too, or drop it", f, p)
-				}
-			}
-		}
+	}
+	dirs, err := localPackages("../..", "hack/node-prep")
+	if err != nil || !slices.Equal(dirs, []string{"hack/node-prep", "harness/nodehost"}) {
+		t.Errorf("node-prep's packages: %v %v", dirs, err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 )
@@ -34,10 +35,20 @@ func main() {
 	suite := flag.String("suite", "./e2e", "the suite whose specs the label filter must select: a package, or its compiled .test binary")
 	checkDocker := flag.Bool("docker", true, "check the Docker engine when the suite is to make its own cluster")
 	ginkgo := flag.String("ginkgo", "", "the ginkgo CLI for the dry run that lists specs (default: go tool ginkgo)")
+	doctor := flag.Bool("doctor", false, "print what this machine shows of itself that decides whether a kind node can start on it (for a bug report), and whether one can")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *doctor {
+		facts := nodehost.ReadFacts(ctx, true)
+		r := facts.Check()
+		fmt.Print(facts.Describe(r))
+		if len(r.Problems) > 0 {
+			os.Exit(2)
+		}
+		return
+	}
 	said, err := check(ctx, settings.FromEnv(), *labels, *suite, *ginkgo, *checkDocker)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
@@ -99,6 +110,11 @@ func check(ctx context.Context, s settings.Settings, labels, suite, ginkgo strin
 	}
 	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
 		return "", &preflight.Problem{What: err.Error(), Do: "see make help"}
+	}
+	// What the machine must give a kind node, before anything is built
+	// for one.
+	if r := nodehost.ReadFacts(ctx, false).Check(); len(r.Problems) > 0 {
+		return "", &preflight.Problem{What: r.Problems[0], Do: "make doctor prints this machine's facts"}
 	}
 	if checkDocker {
 		if err := preflight.Docker(ctx); err != nil {

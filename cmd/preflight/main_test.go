@@ -235,3 +235,59 @@ func TestGoodInputsPass(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// A machine where no kind node can start is refused before anything is
+// built: here a /proc/cgroups whose memory controller has no hierarchy
+// and no memory mount (both in a mount namespace of the test's own: the fake
+// table bind-mounted over the real one, the hierarchy unmounted).
+func TestAHostWhereNoNodeCanStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to show preflight another /proc/cgroups in a mount namespace of its own")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	raw, err := os.ReadFile("/proc/cgroups")
+	if err != nil {
+		t.Skip("no /proc/cgroups here")
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skip("a cgroup v2 host: no v1 hierarchy to take away")
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "memory" {
+			l = "memory\t0\t1\t1"
+		}
+		lines = append(lines, l)
+	}
+	fake := writeFile(t, t.TempDir(), "cgroups", strings.Join(lines, "\n")+"\n")
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind "$1" /proc/cgroups && { umount /sys/fs/cgroup/memory 2>/dev/null || true; } && exec "$2" -docker=false`, "sh", fake, preflightBin)
+	cmd.Dir = "../.."
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "E2E_IMAGES=airgap"}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if errors.As(err, &exit) {
+		r.code = exit.ExitCode()
+	}
+	if strings.Contains(r.stderr, "mount:") {
+		t.Skipf("cannot bind-mount over /proc/cgroups here: %s", r.stderr)
+	}
+	expectOneLine(t, r, "cgroup controller memory has no hierarchy on this host", "make doctor")
+}
+
+func TestDoctorPrintsTheHostsFacts(t *testing.T) {
+	r := runPreflight(t, nil, "-doctor")
+	for _, want := range []string{"kernel:", "capabilities:", "docker:", "verdict:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("make doctor does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.code != 0 && !strings.Contains(r.stdout, "problem:") {
+		t.Errorf("exit %d without a problem line:\n%s", r.code, r.stdout)
+	}
+}

@@ -209,10 +209,11 @@ func (c *Cluster) create(ctx context.Context) error {
 	start := time.Now()
 	fmt.Fprintf(c.Log, "[cluster] creating kind cluster %q (%s images, node image %s)\n", c.Name, c.Images.Mode, orDefault(c.NodeImage, "kind's default"))
 	if err := createCancellable(ctx, provider(c.Log), c.Name, c.KubeconfigPath, opts); err != nil {
+		cause := ""
 		if ctx.Err() == nil {
-			err = withCause(err, createEvidence(context.WithoutCancel(ctx), c.Name, c.Evidence))
+			cause = createEvidence(context.WithoutCancel(ctx), c.Name, c.Evidence)
 		}
-		return fmt.Errorf("kind could not create cluster %q: %w", c.Name, err)
+		return createFailed(c.Name, err, cause)
 	}
 	if c.Images.Mode == images.Airgap && c.nodes() > 1 {
 		if err := c.grantNodesReadNodes(ctx); err != nil {

@@ -1,40 +1,189 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 )
 
-// createEvidence keeps what a node shows after kind's create failed (kind is
-// told to retain its nodes; the caller's teardown removes them after this)
-// and returns the kubelet's last error as a one-line cause. kind's own error
-// says only that "kubeadm init" exited 1; why is in the node's journal.
+// nodeSeen is what one node container showed after kind's create failed.
+type nodeSeen struct {
+	Name string
+	// State is Docker's for the container: running, exited, ...; ExitCode
+	// and DockerError go with it.
+	State       string
+	ExitCode    int
+	DockerError string
+	// Output is the container's own output (its entrypoint's, then
+	// systemd's): kind's SerialLogs, `docker logs`.
+	Output string
+	// Journal is the kubelet's and runtime's journal, read inside the
+	// node; JournalWhy says why there is none.
+	Journal, JournalWhy string
+}
+
+// running says whether the node could be looked into.
+func (n nodeSeen) running() bool { return n.State == "running" }
+
+// cause is the node's one line: a node that is not running leads with its
+// state, its exit status and the last lines it printed; a running one with
+// the kubelet's last error.
+func (n nodeSeen) cause() string {
+	if !n.running() {
+		s := fmt.Sprintf("node container %s %s", n.Name, n.stateWords())
+		if words := lastWords(n.Output, 3); words != "" {
+			s += ", its last words: " + words
+		} else {
+			s += ", having printed nothing"
+		}
+		return s
+	}
+	if c := lastKubeletError(n.Journal); c != "" {
+		return "kubelet on " + n.Name + ": " + c
+	}
+	return ""
+}
+
+func (n nodeSeen) stateWords() string {
+	switch {
+	case n.State == "exited":
+		return "exited with status " + strconv.Itoa(n.ExitCode)
+	case n.State == "":
+		return "could not be inspected"
+	}
+	s := "is " + n.State
+	if n.DockerError != "" {
+		s += " (" + n.DockerError + ")"
+	}
+	return s
+}
+
+// files are the evidence to keep: the container's output and state always,
+// the journal when there is one; an empty one says why it is empty.
+func (n nodeSeen) files() map[string]string {
+	state := fmt.Sprintf("state: %s\nexit status: %d\n", orDefault(n.State, "unknown"), n.ExitCode)
+	if n.DockerError != "" {
+		state += "docker's error: " + n.DockerError + "\n"
+	}
+	out := map[string]string{
+		n.Name + ".state.txt":  state,
+		n.Name + ".output.txt": orDefault(n.Output, "(the node container printed nothing: `docker logs "+n.Name+"` is empty)\n"),
+	}
+	journal := n.Journal
+	if strings.TrimSpace(journal) == "" {
+		journal = "(no journal: " + orDefault(n.JournalWhy, "journalctl printed nothing for the kubelet, containerd or docker") + ")\n"
+	}
+	out[n.Name+".journal.txt"] = journal
+	return out
+}
+
+// lastWords are the last n non-empty lines of a container's output, joined.
+func lastWords(output string, n int) string {
+	var kept []string
+	lines := strings.Split(strings.TrimSpace(output), "\n")
+	for i := len(lines) - 1; i >= 0 && len(kept) < n; i-- {
+		if l := strings.Join(strings.Fields(lines[i]), " "); l != "" {
+			kept = append([]string{l}, kept...)
+		}
+	}
+	s := strings.Join(kept, " | ")
+	if len(s) > 400 {
+		s = "…" + s[len(s)-400:]
+	}
+	return s
+}
+
+// lookAt reads what a node shows: its state and output from Docker, and,
+// while it runs, its journal through kind's node API.
+func lookAt(ctx context.Context, n nodes.Node) nodeSeen {
+	s := nodeSeen{Name: n.String()}
+	if st, err := docker.Run(ctx, "inspect", "--type", "container", "--format", "{{.State.Status}}|{{.State.ExitCode}}|{{.State.Error}}", s.Name); err == nil {
+		parts := strings.SplitN(st, "|", 3)
+		s.State = parts[0]
+		if len(parts) == 3 {
+			s.ExitCode, _ = strconv.Atoi(parts[1])
+			s.DockerError = parts[2]
+		}
+	} else {
+		s.DockerError = err.Error()
+	}
+	var out bytes.Buffer
+	if err := n.SerialLogs(&out); err != nil {
+		s.Output = "(docker logs failed: " + err.Error() + ")\n"
+	} else {
+		s.Output = out.String()
+	}
+	if !s.running() {
+		s.JournalWhy = fmt.Sprintf("not read: the node container %s; its own output is in %s.output.txt", s.stateWords(), s.Name)
+		return s
+	}
+	var journal, stderr bytes.Buffer
+	err := n.Command("journalctl", "--no-pager", "-u", "kubelet", "-u", "containerd", "-u", "docker", "-n", "400").
+		SetStdout(&journal).SetStderr(&stderr).Run()
+	s.Journal = journal.String()
+	if err != nil {
+		s.JournalWhy = "journalctl in the node failed: " + strings.TrimSpace(orDefault(stderr.String(), err.Error()))
+	}
+	return s
+}
+
+// createEvidence keeps what each node shows after kind's create failed (kind
+// is told to retain its nodes; the caller's teardown removes them after
+// this) and returns a one-line cause. kind's own error says only what step
+// failed ("kubeadm init" exited 1, "cat /kind/version" failed); why is in the
+// node: a node that exited says it in its own output, a running one in the
+// kubelet's journal.
 func createEvidence(ctx context.Context, name, dir string) string {
-	out, err := docker.Run(ctx, "ps", "--all", "--filter", "label="+nodeLabel+"="+name, "--format", "{{.Names}}")
-	if err != nil || out == "" {
+	list, err := provider(io.Discard).ListNodes(name)
+	if err != nil || len(list) == 0 {
 		return ""
 	}
-	var cause, kept string
-	for _, node := range strings.Fields(out) {
-		journal, _ := docker.Run(ctx, "exec", node, "journalctl", "--no-pager", "-u", "kubelet", "-u", "containerd", "-u", "docker", "-n", "400")
-		if dir != "" && os.MkdirAll(dir, 0o755) == nil {
-			path := filepath.Join(dir, node+".journal.txt")
-			if os.WriteFile(path, []byte(journal), 0o644) == nil {
-				kept = dir
+	var seen []nodeSeen
+	for _, n := range list {
+		seen = append(seen, lookAt(ctx, n))
+	}
+	return keepEvidence(seen, dir)
+}
+
+// keepEvidence writes each node's files to dir and returns the cause: a
+// node that is not running first, since kind's error about it only says
+// that a command in it failed.
+func keepEvidence(seen []nodeSeen, dir string) string {
+	kept := ""
+	if dir != "" && os.MkdirAll(dir, 0o755) == nil {
+		kept = dir
+		for _, n := range seen {
+			for file, text := range n.files() {
+				if os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644) != nil {
+					kept = ""
+				}
 			}
 		}
-		if c := lastKubeletError(journal); c != "" && cause == "" {
-			cause = "kubelet on " + node + ": " + c
+	}
+	var cause string
+	for _, n := range seen {
+		if !n.running() {
+			cause = n.cause()
+			break
+		}
+	}
+	for _, n := range seen {
+		if cause == "" {
+			cause = n.cause()
 		}
 	}
 	if kept != "" {
-		cause = strings.TrimPrefix(cause+"; the nodes' journals are in "+kept, "; ")
+		cause = strings.TrimPrefix(cause+"; each node's output, state and journal are in "+kept, "; ")
 	}
 	return cause
 }
@@ -59,10 +208,11 @@ func lastKubeletError(journal string) string {
 	return ""
 }
 
-// withCause adds the node's own words to kind's error.
-func withCause(err error, cause string) error {
+// createFailed says why kind could not create the cluster: the nodes' own
+// words first, kind's (which name only the step that failed) after.
+func createFailed(name string, err error, cause string) error {
 	if cause == "" {
-		return err
+		return fmt.Errorf("kind could not create cluster %q: %w", name, err)
 	}
-	return fmt.Errorf("%s: %w", cause, err)
+	return fmt.Errorf("%s (kind could not create cluster %q: %w)", cause, name, err)
 }

@@ -15,8 +15,10 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +27,8 @@ import (
 	"github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
@@ -247,4 +251,55 @@ func liveNamespacesBeyond(t *testing.T, path string, known []string) []string {
 		}
 	}
 	return live
+}
+
+// A node that exits as it starts says why: the cause leads with its exit
+// status and the last lines it printed, its output is kept with the
+// evidence, and what the run made is removed. The node is the built one
+// with an entrypoint that fails on purpose.
+func TestANodeThatDiesSaysWhy(t *testing.T) {
+	requireEnabled(t)
+	c := ownCluster(t, "dies")
+	built, err := images.ReadBuiltOf(cacheDir(t), images.Containerd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := "kiamol-e2e/node:dies-on-purpose-" + strconv.Itoa(os.Getpid())
+	ctr, err := exec.Command("docker", "create", built.NodeImage).Output()
+	if err != nil {
+		t.Fatalf("docker create %s: %v", built.NodeImage, err)
+	}
+	id := strings.TrimSpace(string(ctr))
+	out, err := exec.Command("docker", "commit", "--change",
+		`ENTRYPOINT ["/bin/sh", "-c", "echo kiamol-node: starting; echo kiamol-node: dying on purpose, to show what a dead node says >&2; exit 32"]`, id, broken).CombinedOutput()
+	_ = exec.Command("docker", "rm", id).Run()
+	if err != nil {
+		t.Fatalf("docker commit: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", broken).Run() })
+
+	evidence := t.TempDir()
+	var log syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err = cluster.Up(ctx, cluster.Settings{Name: c.name, RunID: "lifecycle", Images: images.Choice{Mode: images.Airgap},
+		Flavor: images.Containerd, NodeImage: broken, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"),
+		Nodes: 1, WaitForReady: time.Minute, Log: &log, Evidence: evidence})
+	if err == nil {
+		t.Fatal("a cluster came up on a node that exits at start")
+	}
+	node := c.name + "-control-plane"
+	// kind starts a node again once when it fails (restart on-failure:1):
+	// its last words are its second start's.
+	want := "node container " + node + " exited with status 32, its last words: "
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "kiamol-node: dying on purpose, to show what a dead node says; each node's output, state and journal are in "+evidence) {
+		t.Errorf("cause\n got %s\nwant %s... dying on purpose ...", err, want)
+	}
+	for file, has := range map[string]string{node + ".output.txt": "dying on purpose", node + ".state.txt": "exit status: 32", node + ".journal.txt": "no journal: not read"} {
+		raw, rerr := os.ReadFile(filepath.Join(evidence, file))
+		if rerr != nil || !strings.Contains(string(raw), has) {
+			t.Errorf("%s: want %q in it, got %q (%v)", file, has, raw, rerr)
+		}
+	}
+	expectHostAsBefore(t, c.before, c.name)
 }

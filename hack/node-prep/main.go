@@ -58,6 +58,8 @@ func cgroups() error {
 		logf("cgroup v2: nothing to prepare")
 		return nil
 	}
+	// kind waits for this line (or systemd's "Reached target Multi-User
+	// System") before it looks into the node.
 	logf("detected cgroup v1")
 	if plan.Fatal != "" {
 		return fmt.Errorf("cannot run here: %s", plan.Fatal)

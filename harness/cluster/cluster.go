@@ -128,7 +128,11 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 		if c.Built, err = images.ReadBuiltOf(cache, c.flavor()); err != nil {
 			return nil, err
 		}
-		c.NodeImage = c.Built.NodeImage
+		if c.NodeImage == "" {
+			// An explicit one is a test's (preflight refuses NODE_IMAGE
+			// here): a node image made from the built one.
+			c.NodeImage = c.Built.NodeImage
+		}
 	}
 
 	rec, haveRecord, err := readRecord(s.Name)

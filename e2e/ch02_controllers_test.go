@@ -16,7 +16,7 @@ import (
 )
 
 // Chapter 2, section 2.2: running Pods with controllers.
-var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --image=kiamol/ch02-hello-kiamol", Label("ch02", "deployments"), func() {
+var _ = Describe("2.2 Deployments", func() {
 	const name = "hello-kiamol-2"
 
 	// Claims that only read share one Deployment.
@@ -32,7 +32,7 @@ var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --im
 			d, pod = createHelloDeployment(ctx, k, ns)
 		}, NodeTimeout(timeouts.Chapter))
 
-		It("makes one Pod named hello-kiamol-2-<hash>-<suffix>, labelled app and pod-template-hash, selected by app=hello-kiamol-2, owned through a ReplicaSet", func(ctx SpecContext) {
+		claim("2.2/deployment-pod", func(ctx SpecContext) {
 			hash := pod.Labels["pod-template-hash"]
 			Expect(hash).NotTo(BeEmpty(), "the Pod carries pod-template-hash")
 			Expect(pod.Name).To(MatchRegexp("^"+regexp.QuoteMeta(name+"-"+hash)+"-[a-z0-9]{5}$"), "the Pod's name is <deployment>-<pod-template-hash>-<5 chars>")
@@ -54,7 +54,7 @@ var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --im
 			Expect(*dRef).To(And(HaveField("Kind", "Deployment"), HaveField("Name", name), HaveField("UID", d.UID)))
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("serves the app's page through kubectl port-forward deploy/hello-kiamol-2 :80, from the Pod the Deployment selects", Label("port-forward"), func(ctx SpecContext) {
+		claim("2.2/port-forward-deployment", func(ctx SpecContext) {
 			pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/"+name), "/?from=deploy", fixtures.HelloKiamolHeading)
 			// kubectl picked the Pod; its access log says which one served.
 			Eventually(ctx, func() (string, error) { return podLog(ctx, ns, pod.Name) }).
@@ -64,7 +64,7 @@ var _ = Describe("2.2 Deployments: kubectl create deployment hello-kiamol-2 --im
 	})
 
 	// Relabelling changes the Deployment's Pods: a Deployment of its own.
-	It("replaces a Pod relabelled app=hello-kiamol-x (two Pods), and deletes one when the label is restored (back to one)", func(ctx SpecContext) {
+	claim("2.2/relabel", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "deploy")
 		_, original := createHelloDeployment(ctx, k, ns)
 

@@ -18,7 +18,7 @@ import (
 // Chapter 2, section 2.4: working with applications in Pods. exec, logs and
 // cp go through the API server to the node's kubelet, like port-forward:
 // they are what a misconfigured distribution breaks first.
-var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", Label("ch02", "inside"), func() {
+var _ = Describe("2.4 Working with the app in its Pod", func() {
 	// These claims only read the Pod (a request adds a log line, which no
 	// other claim counts on): they share one.
 	Describe("one Pod, worked with by each claim", Ordered, ContinueOnFailure, func() {
@@ -32,17 +32,17 @@ var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", 
 			pod = runHelloKiamol(ctx, k, ns)
 		}, NodeTimeout(timeouts.Chapter))
 
-		It("runs a command in the container: kubectl exec hello-kiamol -- sh -c 'hostname -i' prints the Pod's IP", Label("exec"), func(ctx SpecContext) {
+		claim("2.4/exec-ip", func(ctx SpecContext) {
 			out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "hostname -i")
 			Expect(strings.Fields(out.Stdout)).To(ContainElement(pod.Status.PodIP), "the container's own address is the Pod's IP")
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("reaches the app from inside its container: wget -O - http://localhost | head -n 4 shows the page", Label("exec"), func(ctx SpecContext) {
+		claim("2.4/exec-page", func(ctx SpecContext) {
 			out := mustRun(ctx, k, "exec", "hello-kiamol", "--", "sh", "-c", "wget -O - http://localhost | head -n 4")
 			Expect(out.Stdout).To(ContainSubstring(fixtures.HelloKiamolHeading), "the first lines of the page, fetched inside the Pod")
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("logs each request: a GET through port-forward shows in kubectl logs --tail=2 hello-kiamol as an access-log line", Label("logs", "port-forward"), func(ctx SpecContext) {
+		claim("2.4/logs", func(ctx SpecContext) {
 			pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/?from=logs", fixtures.HelloKiamolHeading)
 			// nginx's combined format: address, time, request, status, size,
 			// referer, user agent.
@@ -54,7 +54,7 @@ var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", 
 				"kubectl logs --tail=2 hello-kiamol shows the request")
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("copies a file out of the container: kubectl cp hello-kiamol:/usr/share/nginx/html/index.html gives the page that is served", Label("cp", "port-forward"), func(ctx SpecContext) {
+		claim("2.4/cp", func(ctx SpecContext) {
 			dest := filepath.Join(GinkgoT().TempDir(), "kiamol", "ch02", "index.html")
 			Expect(os.MkdirAll(filepath.Dir(dest), 0o755)).To(Succeed())
 			mustRun(ctx, k, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
@@ -67,7 +67,7 @@ var _ = Describe("2.4 Working with the app in its Pod: kubectl exec, logs, cp", 
 		}, SpecTimeout(timeouts.Chapter))
 	})
 
-	It("finds a Deployment's Pod's logs by label: kubectl logs --tail=1 -l app=hello-kiamol-4", Label("logs", "port-forward"), func(ctx SpecContext) {
+	claim("2.4/logs-by-label", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "inside")
 		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "deployment.yaml"))
 		deploymentMustRun(ctx, ns, "hello-kiamol-4", 1)

@@ -15,7 +15,7 @@ import (
 
 // Chapter 2, section 2.6: the lab. A Deployment of the whoami app whose
 // Pods and selector carry two labels; the app names the Pod it runs in.
-var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), Ordered, ContinueOnFailure, func() {
+var _ = Describe("2.6 Lab", Ordered, ContinueOnFailure, func() {
 	// Both claims only read the lab's Deployment: they share it.
 	var (
 		k    kubectl.Kubectl
@@ -29,7 +29,7 @@ var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), Ordered
 		d, pods = deploymentMustRun(ctx, ns, "whoami", 1)
 	}, NodeTimeout(timeouts.Chapter))
 
-	It("runs from its manifest with labels app=whoami and version=ch02 on the Deployment, its selector and its Pod", func(ctx SpecContext) {
+	claim("2.6/lab-labels", func(ctx SpecContext) {
 		want := map[string]string{"app": "whoami", "version": "ch02"}
 		Expect(d.Labels).To(Equal(want))
 		Expect(d.Spec.Selector.MatchLabels).To(Equal(want), "the selector needs both labels")
@@ -38,7 +38,7 @@ var _ = Describe("2.6 Lab: the whoami Deployment", Label("ch02", "lab"), Ordered
 		Expect(lines(byLabels.Stdout)).To(Equal([]string{pods[0].Name}))
 	}, SpecTimeout(timeouts.Chapter))
 
-	It("answers through kubectl port-forward deploy/whoami :80 with the Pod's name, which kubectl exec deploy/whoami -- sh -c 'hostname' prints too", Label("port-forward", "exec"), func(ctx SpecContext) {
+	claim("2.6/lab-whoami", func(ctx SpecContext) {
 		page := pageMustBeServed(ctx, forwardTo(ctx, k, "deploy/whoami"), "/", "I'm ")
 		var answer string
 		Expect(json.Unmarshal([]byte(page.Body), &answer)).To(Succeed(), "the app answers with a JSON string: %s", page.Body)

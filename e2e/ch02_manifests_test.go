@@ -11,10 +11,10 @@ import (
 )
 
 // Chapter 2, section 2.3: defining Deployments in application manifests.
-var _ = Describe("2.3 Manifests: kubectl apply -f pod.yaml / deployment.yaml", Label("ch02", "manifests"), func() {
+var _ = Describe("2.3 Manifests", func() {
 	ch := fixtures.Chapter2
 
-	It("gives the same shapes as the imperative commands: a Ready Pod hello-kiamol-3, one Ready Pod labelled app=hello-kiamol-4", func(ctx SpecContext) {
+	claim("2.3/apply", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "manifests")
 		Expect(mustRun(ctx, k, "apply", "-f", manifestPath(ch, "pod.yaml")).Stdout).To(Equal("pod/hello-kiamol-3 created\n"))
 		Expect(mustRun(ctx, k, "apply", "-f", manifestPath(ch, "deployment.yaml")).Stdout).To(Equal("deployment.apps/hello-kiamol-4 created\n"))
@@ -26,7 +26,7 @@ var _ = Describe("2.3 Manifests: kubectl apply -f pod.yaml / deployment.yaml", L
 		Expect(lines(byLabel.Stdout)).To(Equal([]string{"pod/" + pods[0].Name}), "kubectl get pods -l app=hello-kiamol-4")
 	}, SpecTimeout(timeouts.Chapter))
 
-	It("can be applied from a URL: kubectl apply -f http://.../ch02/pod.yaml", func(ctx SpecContext) {
+	claim("2.3/apply-url", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "manifests")
 		page := chapterManifest(ch, "pod.yaml")
 		// A server on this machine stands in for GitHub; kubectl fetches

@@ -21,7 +21,7 @@ import (
 )
 
 // Chapter 2, section 2.1: how Kubernetes runs and manages containers.
-var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol", Label("ch02", "pods"), func() {
+var _ = Describe("2.1 Pods", func() {
 	// Claims that only read share one Pod; each still passes or fails on
 	// its own (ContinueOnFailure), with its own time in the verdict.
 	Describe("one Pod, read by each claim", Ordered, ContinueOnFailure, func() {
@@ -35,7 +35,7 @@ var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-k
 			pod = runHelloKiamol(ctx, k, ns)
 		}, NodeTimeout(timeouts.Chapter))
 
-		It("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed by kubectl get pods", func(ctx SpecContext) {
+		claim("2.1/pod-ready", func(ctx SpecContext) {
 			podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
 			Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
 			Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
@@ -49,25 +49,27 @@ var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-k
 			Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("names its container by the runtime that runs it: the containerID's scheme is the node's runtime", func(ctx SpecContext) {
+		claim("2.1/container-id", func(ctx SpecContext) {
 			out := mustRun(ctx, k, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
 			id := strings.TrimSpace(out.Stdout)
 			Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
 			Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
-			node, err := clientset.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
-			Expect(err).NotTo(HaveOccurred())
-			runtime := node.Status.NodeInfo.ContainerRuntimeVersion
-			Expect(containerruntime.Scheme(id)).To(Equal(containerruntime.Scheme(runtime)),
-				"containerID %s and node %s's runtime %s", id, node.Name, runtime)
+			// The kubelet wrote that ID; the runtime on the node, asked
+			// directly, answers for it.
+			scheme, raw, _ := strings.Cut(id, "://")
+			held := inspectContainer(ctx, pod)
+			AddReportEntry(PathEntry, fmt.Sprintf("%s: %s %s holds %s (%s)", held.Path, held.Runtime, held.Version, shortID(id), strings.Join(held.Commands, " && ")))
+			Expect(held.ID).To(Equal(raw), "the node's runtime holds a container under exactly the containerID's ID")
+			Expect(held.Runtime).To(Equal(scheme), "the runtime that holds it is the one the containerID's scheme names")
 		}, SpecTimeout(timeouts.Chapter))
 
-		It("serves the app's page through kubectl port-forward pod/hello-kiamol :80", Label("port-forward"), func(ctx SpecContext) {
+		claim("2.1/port-forward-pod", func(ctx SpecContext) {
 			pageMustBeServed(ctx, forwardTo(ctx, k, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
 		}, SpecTimeout(timeouts.Chapter))
 	})
 
 	// Claims that change the Pod get their own.
-	It("heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again", Label("self-healing"), func(ctx SpecContext) {
+	claim("2.1/self-healing", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "pods")
 		pod := runHelloKiamol(ctx, k, ns)
 		before := viewOf(pod)
@@ -80,7 +82,7 @@ var _ = Describe("2.1 Pods: kubectl run hello-kiamol --image=kiamol/ch02-hello-k
 		AddReportEntry("restartCount", fmt.Sprintf("%d before, %d after", before.RestartCount, healed.RestartCount))
 	}, SpecTimeout(timeouts.Chapter))
 
-	It("keeps serving through the same port-forward after its container is replaced", Label("port-forward", "self-healing"), func(ctx SpecContext) {
+	claim("2.1/self-healing-forward", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "pods")
 		pod := runHelloKiamol(ctx, k, ns)
 		session := forwardTo(ctx, k, "pod/hello-kiamol")
@@ -129,33 +131,71 @@ func viewOf(p *corev1.Pod) podView {
 // claim's line.
 const PathEntry = "path"
 
-// removeContainer removes the Pod's container the chapter's way: through
-// this machine's access to the node's runtime when it has some (a kind node
-// here, a Docker Desktop engine), else, or when E2E_SELF_HEAL=node asks,
-// from a privileged Pod on the node itself (`kubectl debug node/...`).
-func removeContainer(ctx SpecContext, pod *corev1.Pod) (containerruntime.Removal, error) {
+// throughRuntime asks something of the Pod's node's container runtime the
+// way the chapter reaches it: through this machine's access to it when it
+// has some (a kind node here, a Docker Desktop engine), else, or when
+// E2E_SELF_HEAL=node asks, from a privileged Pod on the node itself
+// (`kubectl debug node/...`). what says what is asked, for the steps.
+func throughRuntime[T any](ctx SpecContext, pod *corev1.Pod, what string,
+	fromHost func() (T, error), fromNode func(containerruntime.NodePod) (T, error)) (T, error) {
 	GinkgoHelper()
 	mode := settings.FromEnv().SelfHeal
-	var removal containerruntime.Removal
-	err := containerruntime.ErrUnreachable
+	var zero T
 	if mode != settings.SelfHealNode {
-		By("remove container hello-kiamol through the node's runtime, found by label io.kubernetes.container.name=hello-kiamol")
-		removal, err = containerruntime.Remove(ctx, pod, "hello-kiamol", timeouts.RuntimeCall)
+		By(what + " through the node's runtime")
+		got, err := fromHost()
 		if err == nil || mode == settings.SelfHealHost || !errors.Is(err, containerruntime.ErrUnreachable) {
-			return removal, err
+			return got, err
 		}
 	}
-	By("remove container hello-kiamol from its node: kubectl debug node/" + pod.Spec.NodeName + " --profile=sysadmin, the node's runtime under chroot")
+	By(what + " from its node: kubectl debug node/" + pod.Spec.NodeName + " --profile=sysadmin, the node's runtime under chroot")
 	// The spec's own namespace admits the privileged debugging Pod.
 	k := kube().In(pod.Namespace)
 	if _, lerr := k.Run(ctx, "label", "namespace", pod.Namespace, "--overwrite",
 		"pod-security.kubernetes.io/enforce=privileged"); lerr != nil {
-		return removal, fmt.Errorf("%w: cannot allow privileged Pods in namespace %s: %v", containerruntime.ErrRefused, pod.Namespace, lerr)
+		return zero, fmt.Errorf("%w: cannot allow privileged Pods in namespace %s: %v", containerruntime.ErrRefused, pod.Namespace, lerr)
 	}
-	return containerruntime.ThroughNode(ctx, containerruntime.NodePod{
+	return fromNode(containerruntime.NodePod{
 		Kubectl: k, Clientset: clientset, Image: image(fixtures.HelloKiamol),
 		Done: timeouts.PodReady, Poll: timeouts.Poll,
-	}, pod, "hello-kiamol", timeouts.RuntimeCall)
+	})
+}
+
+// unreachable skips a claim that needs the node's runtime on a cluster the
+// suite did not make and cannot reach the runtime of; on its own cluster,
+// not reaching it is a failure.
+func unreachable(err error) {
+	GinkgoHelper()
+	if (errors.Is(err, containerruntime.ErrUnreachable) || errors.Is(err, containerruntime.ErrRefused)) && !the.Own {
+		Skip("needs the node's container runtime: " + err.Error())
+	}
+}
+
+// inspectContainer asks the node's runtime about the Pod's container.
+func inspectContainer(ctx SpecContext, pod *corev1.Pod) containerruntime.Held {
+	GinkgoHelper()
+	held, err := throughRuntime(ctx, pod, "ask for container hello-kiamol",
+		func() (containerruntime.Held, error) {
+			return containerruntime.Inspect(ctx, pod, "hello-kiamol", timeouts.RuntimeCall)
+		},
+		func(in containerruntime.NodePod) (containerruntime.Held, error) {
+			return containerruntime.InspectThroughNode(ctx, in, pod, "hello-kiamol", timeouts.RuntimeCall)
+		})
+	unreachable(err)
+	Expect(err).NotTo(HaveOccurred(), "ask the node's runtime for the container: %s", strings.Join(held.Commands, "; "))
+	return held
+}
+
+// removeContainer removes the Pod's container the chapter's way.
+func removeContainer(ctx SpecContext, pod *corev1.Pod) (containerruntime.Removal, error) {
+	GinkgoHelper()
+	return throughRuntime(ctx, pod, "remove container hello-kiamol, found by label io.kubernetes.container.name=hello-kiamol,",
+		func() (containerruntime.Removal, error) {
+			return containerruntime.Remove(ctx, pod, "hello-kiamol", timeouts.RuntimeCall)
+		},
+		func(in containerruntime.NodePod) (containerruntime.Removal, error) {
+			return containerruntime.ThroughNode(ctx, in, pod, "hello-kiamol", timeouts.RuntimeCall)
+		})
 }
 
 // removeContainerAndWaitHealed removes the pod's container behind the
@@ -165,9 +205,7 @@ func removeContainerAndWaitHealed(ctx SpecContext, pod *corev1.Pod) podView {
 	GinkgoHelper()
 	before := viewOf(pod)
 	removal, err := removeContainer(ctx, pod)
-	if (errors.Is(err, containerruntime.ErrUnreachable) || errors.Is(err, containerruntime.ErrRefused)) && !the.Own {
-		Skip("self-healing needs the node's container runtime: " + err.Error())
-	}
+	unreachable(err)
 	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))
 	// The removed container first: the verdict shortens a long path.
 	AddReportEntry(PathEntry, fmt.Sprintf("%s: removed %s with %s", removal.Path, shortID(before.ContainerID), strings.Join(removal.Commands, " && ")))

@@ -17,8 +17,8 @@ import (
 // Chapter 2, section 2.5: how Kubernetes manages resources. What a
 // controller owns comes back when deleted; what nothing owns does not; and
 // deleting the controller takes what it owns with it.
-var _ = Describe("2.5 Resource management: kubectl delete", Label("ch02", "delete"), func() {
-	It("kubectl delete pods --all: the Deployments' Pods come back under new names and UIDs, the bare Pods stay gone", func(ctx SpecContext) {
+var _ = Describe("2.5 Resource management", func() {
+	claim("2.5/delete-pods", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "delete")
 		// The chapter's four objects so far, all made before any wait.
 		mustRun(ctx, k, "run", "hello-kiamol", "--image="+image(fixtures.HelloKiamol))
@@ -54,7 +54,7 @@ var _ = Describe("2.5 Resource management: kubectl delete", Label("ch02", "delet
 		Expect(lines(list.Stdout)).To(HaveLen(2), "kubectl get pods lists the two Deployments' new Pods")
 	}, SpecTimeout(timeouts.Chapter))
 
-	It("kubectl delete deploy --all: the Deployments' ReplicaSets and Pods go with them", func(ctx SpecContext) {
+	claim("2.5/delete-deployments", func(ctx SpecContext) {
 		ns, k := namespace(ctx, "delete")
 		mustRun(ctx, k, "create", "deployment", "hello-kiamol-2", "--image="+image(fixtures.HelloKiamol))
 		mustRun(ctx, k, "apply", "-f", manifestPath(fixtures.Chapter2, "deployment.yaml"))

@@ -24,6 +24,21 @@ import (
 // The vocabulary the chapters' specs speak: each step is a command the
 // reader types, run through kubectl; each check reads the API.
 
+// claim declares the spec that proves one of a chapter's claims. Its text
+// and labels come from the chapter's descriptor (fixtures): "[2.1/pod-ready]
+// <the claim's sentence>", labelled with the chapter and the claim's own
+// labels. The verdict finds each claim's spec by that ID and owes a line to
+// every claim the descriptor lists; an ID the descriptor does not list stops
+// the suite from building its tree at all.
+func claim(id string, args ...any) bool {
+	ch, c, err := fixtures.FindClaim(id)
+	if err != nil {
+		panic(fmt.Sprintf("a spec names claim %q: %v; list it in the chapter's descriptor (fixtures)", id, err))
+	}
+	decorations := []any{Label(append([]string{ch.ID}, c.Labels...)...), Offset(1)}
+	return It(fixtures.ClaimPrefix(id)+c.Says, append(decorations, args...)...)
+}
+
 // namespace gives the current spec its own namespace and a kubectl in it.
 func namespace(ctx context.Context, prefix string) (string, kubectl.Kubectl) {
 	GinkgoHelper()
@@ -151,7 +166,10 @@ func forwardTo(ctx context.Context, k kubectl.Kubectl, target string) *forward.S
 	GinkgoHelper()
 	By(kubectl.Line("port-forward", target, ":80"))
 	s, err := forward.Start(ctx, k, target, 80, timeouts.PortForward)
-	Expect(err).NotTo(HaveOccurred(), "kubectl port-forward %s :80", target)
+	if err != nil {
+		// kubectl's own words lead: the API server's or the kubelet's.
+		Fail(err.Error())
+	}
 	DeferCleanup(s.Close)
 	return s
 }
@@ -163,6 +181,10 @@ func pageMustBeServed(ctx context.Context, s *forward.Session, path, want string
 	var page forward.Page
 	var last error
 	Eventually(ctx, func() (forward.Page, error) {
+		if s.Ended() {
+			// kubectl gave up the forward: nothing more will come through it.
+			StopTrying(fmt.Sprintf("%s: GET %s through `%s` cannot be served", s.Problem(), path, s.Command())).Now()
+		}
 		page, last = forward.Get(ctx, s, path, timeouts.PortForward/4)
 		if last == nil && page.Status == 200 && !strings.Contains(page.Body, want) {
 			// The app answered, and not with the page: that will not change.
@@ -180,7 +202,7 @@ func pageMustBeServed(ctx context.Context, s *forward.Session, path, want string
 			seen = last.Error()
 		}
 		if p := s.Problem(); p != "" {
-			seen = p + "; " + seen
+			return fmt.Sprintf("%s: GET %s through `%s` did not serve %q (%s)", p, path, s.Command(), want, seen)
 		}
 		return fmt.Sprintf("GET %s through `%s` did not serve %q: %s", path, s.Command(), want, seen)
 	})

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
@@ -96,6 +97,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	info, err := clusterinfo.Read(ctx, clientset, r.Context, restConfig.Host)
 	Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
 	info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
+	info.Inputs = inputsOf(s)
 	// Say first what the cluster itself shows of being broken: every claim
 	// that then fails will say so too, and stop waiting early.
 	the = r
@@ -203,6 +205,21 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 	if r.Reused {
 		AddReportEntry("cluster under test", "reused: kind cluster "+s.ClusterName+" kept by an earlier run", ReportEntryVisibilityAlways)
 	}
+}
+
+// inputsOf is what the run substitutes for the book's own, for the
+// verdict's header.
+func inputsOf(s settings.Settings) *clusterinfo.Inputs {
+	in := &clusterinfo.Inputs{ReplaceImages: s.ReplaceImages, TimeoutScale: timeouts.Scale}
+	if s.Manifests != "" {
+		hash, err := fixtures.ManifestsHash(s.Manifests)
+		failOn(err)
+		in.Manifests, in.ManifestsHash = s.Manifests, hash
+	}
+	if s.SelfHeal != settings.SelfHealAuto {
+		in.SelfHeal = s.SelfHeal
+	}
+	return in
 }
 
 // kubectlBinary is the kubectl the Makefile built (E2E_KUBECTL), or one

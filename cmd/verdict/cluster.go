@@ -101,11 +101,7 @@ func describeCluster(c *ClusterInfo) string {
 		s = c.Distribution + " " + s
 	}
 	if c.Version != "" {
-		s += " (" + c.Version
-		if bookEra(c.Version) {
-			s += ", book-era: the kubelet runs Docker itself"
-		}
-		s += ")"
+		s += " (" + c.Version + runtimeEra(c) + ")"
 	}
 	switch {
 	case c.Existing:
@@ -125,6 +121,25 @@ func describeCluster(c *ClusterInfo) string {
 		s += fmt.Sprintf("; %d node(s)", n)
 	}
 	return s
+}
+
+// runtimeEra says how the kubelets drive Docker, when they do, from what
+// the nodes report (not the version alone: a v1.23 cluster on containerd
+// is not the book's world): before v1.24 through the dockershim built into
+// the kubelet, as in the book; after, through cri-dockerd.
+func runtimeEra(c *ClusterInfo) string {
+	if len(c.Nodes) == 0 {
+		return ""
+	}
+	for _, n := range c.Nodes {
+		if !strings.HasPrefix(n.Runtime, "docker://") {
+			return ""
+		}
+	}
+	if bookEra(c.Version) {
+		return ", book-era: the kubelet runs Docker itself"
+	}
+	return ", the kubelet drives Docker through cri-dockerd"
 }
 
 // bookEra says a Kubernetes version is from before the kubelet dropped its

@@ -130,7 +130,7 @@ func TestABrokenClusterComesFirst(t *testing.T) {
 			if !strings.HasPrefix(out.String(), wantSummary+"cluster: kind-kiamol-e2e") {
 				t.Errorf("summary starts\n%s\nwant it to start\n%scluster: kind-kiamol-e2e", out.String(), wantSummary)
 			}
-			if !strings.HasPrefix(md, "# kiamol chapter 2 verdict\n\n"+wantMD+"Cluster: kind-kiamol-e2e") {
+			if !strings.HasPrefix(md, "# kiamol-e2e verdict: chapter 2\n\n"+wantMD+"Cluster: kind-kiamol-e2e") {
 				t.Errorf("Markdown starts\n%s\nwant it to start with\n%s", md, wantMD)
 			}
 		})
@@ -140,15 +140,26 @@ func TestABrokenClusterComesFirst(t *testing.T) {
 // The header names what was verified: the distribution, a book-era
 // version, the CNI, how many nodes.
 func TestHeaderNamesWhatWasVerified(t *testing.T) {
+	docker := clusterinfo.Node{Runtime: "docker://20.10.24+dfsg1"}
 	c := ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.23.17", Distribution: "kind", CNI: "kindnet",
-		Nodes: []clusterinfo.Node{{Name: "a"}, {Name: "b"}, {Name: "c"}}}
+		Nodes: []clusterinfo.Node{docker, docker, docker}}
 	got := describeCluster(&c)
-	for _, want := range []string{"kind kind-kiamol-e2e", "v1.23.17, book-era", "CNI: kindnet", "3 node(s)"} {
+	for _, want := range []string{"kind kind-kiamol-e2e", "v1.23.17, book-era: the kubelet runs Docker itself", "CNI: kindnet", "3 node(s)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
 	}
-	c.Version, c.Distribution = "v1.34.4", "other"
+	// Book-era is the runtime seen, not the version alone.
+	c.Nodes[1].Runtime = "containerd://1.6.20"
+	if got := describeCluster(&c); strings.Contains(got, "book-era") || strings.Contains(got, "Docker") {
+		t.Errorf("a v1.23 cluster with a containerd node is not the book's world: %q", got)
+	}
+	c.Nodes[1] = docker
+	c.Version = "v1.30.2"
+	if got := describeCluster(&c); !strings.Contains(got, "v1.30.2, the kubelet drives Docker through cri-dockerd") {
+		t.Errorf("Docker after v1.24: %q", got)
+	}
+	c.Version, c.Distribution, c.Nodes = "v1.34.4", "other", []clusterinfo.Node{{Runtime: "containerd://2.1.4"}}
 	if got := describeCluster(&c); strings.Contains(got, "book-era") || strings.HasPrefix(got, "other") {
 		t.Errorf("%q", got)
 	}

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 )
 
 // writeReport writes r the way `ginkgo --json-report` does: a JSON array
@@ -26,8 +31,17 @@ func writeReport(t *testing.T, r types.Report) string {
 	return p
 }
 
-// read goes through the JSON file so tests see what a real report decodes to.
+// read goes through the JSON file so tests see what a real report decodes
+// to, judged against a descriptor that owes exactly the report's claims
+// (describe); tests of claims the descriptor owes and no spec proves set
+// their own (readAs).
 func read(t *testing.T, r types.Report) verdict {
+	t.Helper()
+	describe(t, r)
+	return readAs(t, r)
+}
+
+func readAs(t *testing.T, r types.Report) verdict {
 	t.Helper()
 	reports, err := load(writeReport(t, r))
 	if err != nil {
@@ -35,6 +49,55 @@ func read(t *testing.T, r types.Report) verdict {
 	}
 	return summarise(reports)
 }
+
+// describe makes the verdict's descriptor, for this test, one chapter 2
+// whose claims are the chapter 2 specs of the reports, in source order:
+// what the chapter's descriptor would list if those were all its specs.
+func describe(t *testing.T, reports ...types.Report) {
+	t.Helper()
+	saved := chapters
+	t.Cleanup(func() { chapters = saved })
+	var specs []types.SpecReport
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType == types.NodeTypeIt && slices.Contains(s.Labels(), ch02) && fixtures.ClaimIDOf(s.LeafNodeText) != "" {
+				specs = append(specs, s)
+			}
+		}
+	}
+	slices.SortStableFunc(specs, func(a, b types.SpecReport) int {
+		return cmp.Or(cmp.Compare(a.LeafNodeLocation.FileName, b.LeafNodeLocation.FileName), cmp.Compare(a.LeafNodeLocation.LineNumber, b.LeafNodeLocation.LineNumber))
+	})
+	ch := &fixtures.Chapter{ID: ch02, Title: ch02Title}
+	for _, s := range specs {
+		id := fixtures.ClaimIDOf(s.LeafNodeText)
+		if _, ok := ch.Claim(id); ok {
+			continue
+		}
+		var labels []string
+		for _, l := range s.Labels() {
+			if l != ch02 {
+				labels = append(labels, l)
+			}
+		}
+		ch.Claims = append(ch.Claims, fixtures.Claim{ID: id, Says: strings.TrimPrefix(s.LeafNodeText, fixtures.ClaimPrefix(id)),
+			Commands: []string{"kubectl " + strings.TrimPrefix(id, "2.1/")}, Labels: labels})
+	}
+	chapters = []*fixtures.Chapter{ch}
+}
+
+// idFor is the claim ID the tests give a chapter 2 spec with this text.
+func idFor(it string) string {
+	return "2.1/" + strings.Trim(nonWord.ReplaceAllString(strings.ToLower(it), "-"), "-")
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+// shown is how the verdict names the claim a spec with this text proves.
+func shown(it string) string { return idFor(it) + ": " + it }
+
+// claimed gives a chapter 2 spec's text the claim ID claim() gives it.
+func claimed(it string) string { return fixtures.ClaimPrefix(idFor(it)) + it }
 
 func skipped(reason string) types.Failure { return types.Failure{Message: reason} }
 
@@ -77,7 +140,7 @@ func TestMissingReportIsAnError(t *testing.T) {
 
 // claim is a chapter 2 spec in the state given.
 func claim(it string, state types.SpecState) types.SpecReport {
-	return types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: it, State: state,
+	return types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: claimed(it), State: state,
 		ContainerHierarchyTexts: []string{"Chapter 2"}, ContainerHierarchyLabels: [][]string{{ch02}}}
 }
 
@@ -183,6 +246,7 @@ func TestRun(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			describe(t, tc.report)
 			report, dir := writeReport(t, tc.report), t.TempDir()
 			var stdout, stderr bytes.Buffer
 			if code := run(tc.args(report, dir), &stdout, &stderr); code != tc.wantCode {

@@ -31,6 +31,7 @@ func writeSummary(w io.Writer, v verdict, mdPath string) {
 		for _, n := range v.cluster.Nodes {
 			fmt.Fprintln(w, "  "+describeNode(n))
 		}
+		fmt.Fprintln(w, "inputs: "+v.cluster.Inputs.Describe())
 	}
 	for _, name := range sectionOrder() {
 		rows := v.section(name)
@@ -62,6 +63,10 @@ func writeRow(w io.Writer, r row) {
 	case r.note != "":
 		fmt.Fprintln(w, "      reason: "+r.note)
 	}
+	if r.outcome != pass && len(r.commands) > 0 {
+		// What a reader would type to see it for themselves.
+		fmt.Fprintln(w, "      book: "+strings.Join(r.commands, " ; "))
+	}
 	if r.path != "" {
 		fmt.Fprintln(w, "      path: "+r.path)
 	}
@@ -85,9 +90,12 @@ func (v verdict) notes(quote string) []string {
 
 func markdown(v verdict) string {
 	var b strings.Builder
-	b.WriteString("# kiamol chapter 2 verdict\n\n")
+	b.WriteString("# kiamol-e2e verdict: " + chapterList() + "\n\n")
 	writeBroken(&b, v.broken)
 	b.WriteString("Cluster: " + escape(describeCluster(v.cluster)) + "\n\n")
+	if v.cluster != nil {
+		b.WriteString("Inputs: " + escape(v.cluster.Inputs.Describe()) + "\n\n")
+	}
 	writeNodeTable(&b, v.cluster)
 	b.WriteString("Result: " + resultLine(v) + "\n\n")
 	if notes := append(v.notes("`%s`"), v.verdictReasons("`%s`")...); len(notes) > 0 {
@@ -158,11 +166,20 @@ func writeSection(b *strings.Builder, name string, rows []row) {
 		first = "node"
 	}
 	b.WriteString("## " + name + "\n\n")
-	b.WriteString("| " + first + " | result | time | cause / reason |\n|---|---|---|---|\n")
+	claims := len(rows) > 0 && rows[0].chapter != ""
+	if claims {
+		b.WriteString("| claim | the book's commands | result | time | cause / reason |\n|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| " + first + " | result | time | cause / reason |\n|---|---|---|---|\n")
+	}
 	for _, r := range rows {
 		note := r.note
 		if r.path != "" {
 			note = joinNonEmpty("; ", note, "path: "+r.path)
+		}
+		if claims {
+			b.WriteString(tableRow(r.claim, code(r.commands), mark[r.outcome], seconds(r), note))
+			continue
 		}
 		b.WriteString(tableRow(r.claim, mark[r.outcome], seconds(r), note))
 	}
@@ -191,8 +208,29 @@ func escape(s string) string {
 }
 
 func seconds(r row) string {
-	if r.outcome == notRun {
+	if r.outcome == notRun || r.absent {
 		return ""
 	}
 	return fmt.Sprintf("%.1fs", r.runTime.Seconds())
+}
+
+// code shows commands as inline code, one a line in the cell.
+func code(cmds []string) string {
+	var out []string
+	for _, c := range cmds {
+		out = append(out, "`"+strings.ReplaceAll(c, "`", "'")+"`")
+	}
+	return strings.Join(out, "\n")
+}
+
+// chapterList names the chapters judged: "chapter 2", "chapters 2, 3".
+func chapterList() string {
+	var n []string
+	for _, c := range chapters {
+		n = append(n, strings.TrimLeft(strings.TrimPrefix(c.ID, "ch"), "0"))
+	}
+	if len(n) == 1 {
+		return "chapter " + n[0]
+	}
+	return "chapters " + strings.Join(n, ", ")
 }

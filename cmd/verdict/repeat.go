@@ -147,7 +147,7 @@ func minMedianMax(ds []time.Duration) (lo, mid, hi time.Duration) {
 
 func repeatMarkdown(rep repeated) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# kiamol chapter 2 verdict: %d runs\n\n", len(rep.runs))
+	fmt.Fprintf(&b, "# kiamol-e2e verdict: %s: %d runs\n\n", chapterList(), len(rep.runs))
 	if len(rep.runs) > 0 {
 		writeBroken(&b, rep.runs[0].broken)
 		b.WriteString("Cluster: " + escape(describeCluster(rep.runs[0].cluster)) + "\n\n")

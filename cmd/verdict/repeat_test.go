@@ -54,8 +54,8 @@ func TestRepeat(t *testing.T) {
 				"run 2/3: PASS (3 passed) in 39.9s\n" +
 				"run 3/3: PASS (3 passed) in 44.0s\n" +
 				"claim times over the runs each passed in (min / median / max):\n" +
-				"     2.9s /    3.1s /    3.5s  " + podsDescribe + " gives a Pod\n" +
-				"     1.0s /    1.0s /    1.0s  " + podsDescribe + " heals itself\n" +
+				"     2.9s /    3.1s /    3.5s  " + shown("gives a Pod") + "\n" +
+				"     1.0s /    1.0s /    1.0s  " + shown("heals itself") + "\n" +
 				"e2e-repeat: PASS: 3 of 3 runs passed\n",
 		},
 		{
@@ -67,9 +67,9 @@ func TestRepeat(t *testing.T) {
 				"run 3/4: PASS (3 passed) in 40.0s\n" +
 				"run 4/4: PASS (3 passed) in 40.0s\n" +
 				"claim times over the runs each passed in (min / median / max):\n" +
-				"     3.0s /    3.5s /    5.0s  " + podsDescribe + " gives a Pod\n" +
-				"     1.0s /    1.0s /    1.0s  " + podsDescribe + " heals itself (passed in 3 of 4 runs)\n" +
-				"e2e-repeat: INCOMPLETE: 3 of 4 runs passed; run 2 of 4 incomplete: skipped: " + podsDescribe + " heals itself — needs the container runtime\n",
+				"     3.0s /    3.5s /    5.0s  " + shown("gives a Pod") + "\n" +
+				"     1.0s /    1.0s /    1.0s  " + shown("heals itself") + " (passed in 3 of 4 runs)\n" +
+				"e2e-repeat: INCOMPLETE: 3 of 4 runs passed; run 2 of 4 incomplete: skipped: " + shown("heals itself") + " — needs the container runtime\n",
 		},
 		{
 			name:     "one failed run fails the series, and the line says which and why",
@@ -79,24 +79,25 @@ func TestRepeat(t *testing.T) {
 				"run 2/3: INCOMPLETE (2 passed, 1 skipped) in 40.0s\n" +
 				"run 3/3: FAIL (2 passed, 1 failed) in 90.0s\n" +
 				"claim times over the runs each passed in (min / median / max):\n" +
-				"     3.0s /    3.0s /    4.0s  " + podsDescribe + " gives a Pod\n" +
-				"     1.0s /    1.0s /    1.0s  " + podsDescribe + " heals itself (passed in 1 of 3 runs)\n" +
-				"e2e-repeat: FAIL: run 3 of 3 failed: " + podsDescribe + " heals itself: pod kiamol-e2e-1/hello-kiamol is Ready — got " +
+				"     3.0s /    3.0s /    4.0s  " + shown("gives a Pod") + "\n" +
+				"     1.0s /    1.0s /    1.0s  " + shown("heals itself") + " (passed in 1 of 3 runs)\n" +
+				"e2e-repeat: FAIL: run 3 of 3 failed: " + shown("heals itself") + ": pod kiamol-e2e-1/hello-kiamol is Ready — got " +
 				"pod kiamol-e2e-1/hello-kiamol phase=Pending ready=false; container hello-kiamol: waiting ErrImagePull pull access denied (restarts 0)\n",
 		},
 		{
-			name:     "a run with no chapter claim fails",
+			name:     "a run without the claims the descriptor lists fails, naming the first",
 			runs:     []types.Report{ok(41.2, 3), suiteOf(true, smokeSpec("has every node Ready", passed, none))},
 			wantCode: 1,
 			want: "run 1/2: PASS (3 passed) in 41.2s\n" +
-				"run 2/2: FAIL (1 passed) in 0.0s\n" +
+				"run 2/2: FAIL (1 passed, 2 failed) in 0.0s\n" +
 				"claim times over the runs each passed in (min / median / max):\n" +
-				"     3.0s /    3.0s /    3.0s  " + podsDescribe + " gives a Pod (passed in 1 of 2 runs)\n" +
-				"     1.0s /    1.0s /    1.0s  " + podsDescribe + " heals itself (passed in 1 of 2 runs)\n" +
-				"e2e-repeat: FAIL: run 2 of 2 failed: no chapter claim in the report: no spec carries a chapter label (ch02)\n",
+				"     3.0s /    3.0s /    3.0s  " + shown("gives a Pod") + " (passed in 1 of 2 runs)\n" +
+				"     1.0s /    1.0s /    1.0s  " + shown("heals itself") + " (passed in 1 of 2 runs)\n" +
+				"e2e-repeat: FAIL: run 2 of 2 failed: " + shown("gives a Pod") + ": claim " + idFor("gives a Pod") + " has no spec in this run: nothing proved it\n",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			describe(t, tc.runs...)
 			paths := writeRuns(t, tc.runs)
 			var stdout, stderr bytes.Buffer
 			if code := run(append([]string{"-repeat"}, paths...), &stdout, &stderr); code != tc.wantCode {
@@ -147,10 +148,12 @@ func TestRepeatRefusesWhatItCannotJudge(t *testing.T) {
 }
 
 func TestRepeatWritesMarkdownOnlyWhenAsked(t *testing.T) {
-	paths := writeRuns(t, []types.Report{
+	runs := []types.Report{
 		runOf(41200*time.Millisecond, 3*time.Second, passed, none),
 		runOf(40*time.Second, 5*time.Second, passed, none),
-	})
+	}
+	describe(t, runs...)
+	paths := writeRuns(t, runs)
 	md := filepath.Join(t.TempDir(), "repeat.md")
 	var stdout, stderr bytes.Buffer
 	if code := run(append([]string{"-repeat", "-md", md}, paths...), &stdout, &stderr); code != 0 {
@@ -164,10 +167,10 @@ func TestRepeatWritesMarkdownOnlyWhenAsked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"# kiamol chapter 2 verdict: 2 runs\n",
+		"# kiamol-e2e verdict: chapter 2: 2 runs\n",
 		"Result: PASS: 2 of 2 runs passed\n",
 		"| 1 | **PASS** | 3 passed | 41.2s |\n",
-		"| " + podsDescribe + " gives a Pod | 2 of 2 | 3.0s | 4.0s | 5.0s |\n",
+		"| " + shown("gives a Pod") + " | 2 of 2 | 3.0s | 4.0s | 5.0s |\n",
 	} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("no %q in\n%s", want, raw)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,11 +43,20 @@ func spec(file string, line int, describe string, labels []string, it string, st
 		ContainerHierarchyLabels: [][]string{labels},
 		LeafNodeType:             types.NodeTypeIt,
 		LeafNodeLocation:         types.CodeLocation{FileName: "/work/main/e2e/" + file, LineNumber: line},
-		LeafNodeText:             it,
+		LeafNodeText:             textFor(labels, it),
 		State:                    state,
 		RunTime:                  took,
 		Failure:                  f,
 	}
+}
+
+// textFor is a spec's text: a chapter 2 spec's starts with its claim ID,
+// as claim() makes it.
+func textFor(labels []string, it string) string {
+	if slices.Contains(labels, ch02) {
+		return claimed(it)
+	}
+	return it
 }
 
 // ch02 is the label every chapter 2 spec carries, and ch02Title the
@@ -117,12 +127,12 @@ func TestMarkdown(t *testing.T) {
 	for _, tc := range []struct {
 		name, want string
 	}{
-		{"title", "# kiamol chapter 2 verdict\n"},
+		{"title", "# kiamol-e2e verdict: chapter 2\n"},
 		{"cluster", "Cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap; 1 node(s)\n"},
 		{"node", "| kiamol-e2e-control-plane | Debian GNU/Linux 12 (bookworm) | 6.1.0-31-amd64 | containerd://2.1.4 | v1.34.4 |\n"},
 		{"result", "Result: **FAIL** (3 passed, 2 failed, 1 skipped, 1 not run) — run at 2026-03-14 09:30:00 UTC, took 2m34.3s\n"},
 		{"not-run count", "1 not run: not selected by the label filter `!port-forward`\n"},
-		{"pass", "| " + podsDescribe + " gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace | ✅ pass | 3.2s |  |\n"},
+		{"pass", "| " + shown("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace") + " | `kubectl gives-a-pod-that-becomes-ready-with-a-pod-ip-and-a-host-ip-that-differ-listed-in-the-namespace` | ✅ pass | 3.2s |  |\n"},
 		{"cause", "| ❌ fail | 60.1s | pod kiamol-e2e-1/hello-kiamol is Ready — got pod kiamol-e2e-1/hello-kiamol phase=Pending ready=false; container hello-kiamol: waiting ErrImagePull pull access denied (restarts 0) |\n"},
 		{"skip reason, pipe escaped", "| ⏭ skip | 0.0s | no route to raw.githubusercontent.com \\| the cluster is air-gapped |\n"},
 		{"angle brackets survive GitHub", "hello-kiamol-2-&lt;hash>-&lt;suffix>"},
@@ -178,10 +188,10 @@ func TestSummary(t *testing.T) {
 	for _, want := range []string{
 		"cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap; 1 node(s)\n" +
 			"  node kiamol-e2e-control-plane: Debian GNU/Linux 12 (bookworm), kernel 6.1.0-31-amd64, containerd://2.1.4, kubelet v1.34.4\n",
-		"PASS  3.2s  " + podsDescribe + " gives a Pod",
-		"FAIL 60.1s  " + podsDescribe + " heals itself",
+		"PASS  3.2s  " + idFor("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace") + ": gives a Pod",
+		"FAIL 60.1s  " + idFor("heals itself: removing its container through the runtime leaves the same Pod with a new container, Ready again") + ": heals itself",
 		"      cause: pod kiamol-e2e-1/hello-kiamol is Ready — got pod kiamol-e2e-1/hello-kiamol phase=Pending",
-		"SKIP  0.0s  " + manifestsDesc + " can be applied from a URL\n      reason: no route to raw.githubusercontent.com | the cluster is air-gapped\n",
+		"SKIP  0.0s  " + shown("can be applied from a URL") + "\n      reason: no route to raw.githubusercontent.com | the cluster is air-gapped\n",
 		"1 not run: not selected by the label filter \"!port-forward\"\n" +
 			"verdict: _artifacts/verdict.md\n" +
 			"e2e: FAIL (3 passed, 2 failed, 1 skipped, 1 not run)\n",
@@ -217,15 +227,15 @@ func TestNotRunAfterAnInterrupt(t *testing.T) {
 	writeSummary(&out, v, "")
 	md := markdown(v)
 	for _, want := range []string{
-		"FAIL 12.0s  " + podsDescribe + " gives a Pod\n      cause: Interrupted by User\n",
-		"----        " + podsDescribe + " names its container\n      reason: not run\n",
+		"FAIL 12.0s  " + shown("gives a Pod") + "\n      cause: Interrupted by User\n",
+		"----        " + shown("names its container") + "\n      reason: not run\n",
 		"suite: Interrupted by User\ne2e: FAIL (1 failed, 1 not run)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}
 	}
-	if want := "| " + podsDescribe + " names its container | ⚪ not run |  | not run |"; !strings.Contains(md, want) {
+	if want := "| " + shown("names its container") + " | `kubectl names-its-container` | ⚪ not run |  | not run |"; !strings.Contains(md, want) {
 		t.Errorf("no %q in\n%s", want, md)
 	}
 }
@@ -316,16 +326,20 @@ func TestClassify(t *testing.T) {
 func TestSectionsPerChapter(t *testing.T) {
 	saved := chapters
 	t.Cleanup(func() { chapters = saved })
+	claim := func(id, says string) fixtures.Claim { return fixtures.Claim{ID: id, Says: says, Commands: []string{"kubectl"}} }
 	chapters = []*fixtures.Chapter{
-		{ID: "ch02", Title: "Chapter 2: Running containers in Kubernetes with Pods and Deployments"},
-		{ID: "ch03", Title: "Chapter 3: Connecting Pods over the network with Services"},
+		// in the book's order, which is not the source's
+		{ID: "ch02", Title: "Chapter 2: Running containers in Kubernetes with Pods and Deployments",
+			Claims: []fixtures.Claim{claim(idFor("makes one Pod"), "makes one Pod"), claim(idFor("gives a Pod"), "gives a Pod")}},
+		{ID: "ch03", Title: "Chapter 3: Connecting Pods over the network with Services",
+			Claims: []fixtures.Claim{claim("3.1/routes", "routes to the Pod")}},
 	}
 	tearDown := types.SpecReport{LeafNodeType: types.NodeTypeAfterSuite, State: types.SpecStateFailed,
 		LeafNodeLocation: types.CodeLocation{FileName: "/work/main/e2e/suite_test.go", LineNumber: 120},
 		Failure:          types.Failure{Message: "delete the cluster: exit status 1"}}
-	v := read(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
+	v := readAs(t, types.Report{SuiteSucceeded: false, SpecReports: types.SpecReports{
 		tearDown,
-		spec("services_test.go", 12, "Chapter 3, Services", []string{"ch03"}, "routes to the Pod", types.SpecStatePassed, time.Second, types.Failure{}),
+		spec("services_test.go", 12, "Chapter 3, Services", []string{"ch03"}, "[3.1/routes] routes to the Pod", types.SpecStatePassed, time.Second, types.Failure{}),
 		spec("zeta_test.go", 3, "Helpers", []string{"helpers"}, "parse a manifest", types.SpecStatePassed, time.Second, types.Failure{}),
 		spec("smoke_test.go", 17, "The cluster under test", []string{"smoke"}, "has every node Ready", types.SpecStatePassed, time.Second, types.Failure{}),
 		spec("pods_test.go", 19, podsDescribe, []string{"ch02", "pods"}, "gives a Pod", types.SpecStatePassed, time.Second, types.Failure{}),

@@ -110,14 +110,14 @@ func TestResult(t *testing.T) {
 				spec("manifests_test.go", 51, manifestsDesc, []string{ch02, "manifests"}, "can be applied from a URL", skipSt, time.Second, offline)),
 			want:        resultIncomplete,
 			wantClosing: "e2e: INCOMPLETE (1 passed, 1 skipped)",
-			wantReasons: []string{"incomplete: skipped: " + manifestsDesc + " can be applied from a URL — the cluster has no route to the internet"},
+			wantReasons: []string{"incomplete: skipped: " + shown("can be applied from a URL") + " — the cluster has no route to the internet"},
 		},
 		{
 			name:        "a pending claim is a skipped one",
 			report:      suiteOf(true, ch02Spec(19, "gives a Pod", passed, none), ch02Spec(33, "names its container", types.SpecStatePending, none)),
 			want:        resultIncomplete,
 			wantClosing: "e2e: INCOMPLETE (1 passed, 1 skipped)",
-			wantReasons: []string{"incomplete: skipped: " + podsDescribe + " names its container — pending"},
+			wantReasons: []string{"incomplete: skipped: " + shown("names its container") + " — pending"},
 		},
 		{
 			name: "claims left out by the label filter: a partial run",
@@ -127,7 +127,7 @@ func TestResult(t *testing.T) {
 				ch02Spec(40, "serves through port-forward", passed, none, "smoke")), "smoke"),
 			want:        resultIncomplete,
 			wantClosing: "e2e: INCOMPLETE (2 passed, 2 not run)",
-			wantReasons: []string{`incomplete: partial run: 1 of 3 chapter claims selected (label filter "smoke")`},
+			wantReasons: []string{`incomplete: partial run: 1 of 3 chapter claims selected (label filter "smoke"); left out: ` + idFor("gives a Pod") + ", " + idFor("names its container")},
 		},
 		{
 			name:        "a claim selected but never reached",
@@ -150,8 +150,8 @@ func TestResult(t *testing.T) {
 			want:        resultIncomplete,
 			wantClosing: "e2e: INCOMPLETE (1 passed, 1 skipped, 2 not run)",
 			wantReasons: []string{
-				"incomplete: skipped: " + podsDescribe + " is listed — the cluster has no route to the internet",
-				`incomplete: partial run: 3 of 4 chapter claims selected (label filter "!port-forward")`,
+				"incomplete: skipped: " + shown("is listed") + " — the cluster has no route to the internet",
+				`incomplete: partial run: 3 of 4 chapter claims selected (label filter "!port-forward"); left out: ` + idFor("names its container"),
 				"incomplete: not run: 1 claims never started",
 			},
 		},

@@ -73,7 +73,13 @@ type row struct {
 	// chapter is the ID of the chapter whose claim this is, "" when the
 	// row is not a chapter claim.
 	chapter string
+	// claimID is the chapter claim the row is about ("2.1/pod-ready"),
+	// and order its place in the chapter's descriptor (the book's order).
+	claimID string
+	order   int
 	claim   string
+	// commands are the book's commands for the claim, from the descriptor.
+	commands []string
 	// path says how a claim that depends on the cluster's shape reached
 	// what it needed ("node pod: kubectl debug node/...").
 	path    string
@@ -87,6 +93,12 @@ type row struct {
 	// suiteNode names a suite node's type: every parallel process reports
 	// its own copy, and the verdict shows one.
 	suiteNode string
+	// group is the ordered container a spec shares a set-up (BeforeAll)
+	// with; setUpFailed says that set-up failed on this spec.
+	group       string
+	setUpFailed bool
+	// absent rows stand for a claim no spec of the report proved.
+	absent bool
 }
 
 type verdict struct {
@@ -119,19 +131,26 @@ func summarise(reports []types.Report) verdict {
 
 func (v *verdict) addReport(r types.Report) {
 	failedBefore, specs := v.failed, 0
+	var rows []row
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
 			v.addSuiteNode(s)
 			continue
 		}
 		specs++
-		v.add(specRow(s, r))
+		rows = append(rows, specRow(s, r))
 	}
-	if missing := r.PreRunStats.TotalSpecs - specs; missing > 0 {
+	blameSetUp(rows)
+	for _, row := range rows {
+		v.add(row)
+	}
+	missing := r.PreRunStats.TotalSpecs - specs
+	if missing > 0 {
 		// a failed set-up leaves the specs out of the report altogether
 		v.notRun += missing
 		v.neverStarted += missing
 	}
+	v.owe(rows, r, missing > 0)
 	if !r.SuiteSucceeded && v.failed == failedBefore {
 		v.failed++ // e.g. an empty or interrupted suite
 	}
@@ -189,8 +208,24 @@ func (v *verdict) add(r row) {
 }
 
 func specRow(s types.SpecReport, r types.Report) row {
-	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation, path: pathOf(s)}
+	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation, path: pathOf(s), order: -1}
 	out.section, out.chapter = classify(s.Labels())
+	if s.IsInOrderedContainer {
+		out.group = fmt.Sprint(s.ContainerHierarchyLocations)
+		out.setUpFailed = s.State.Is(types.SpecStateFailureStates) && s.Failure.FailureNodeType == types.NodeTypeBeforeAll
+	}
+	if out.chapter != "" {
+		out.claimID = fixtures.ClaimIDOf(s.LeafNodeText)
+		ch := chapterByID(out.chapter)
+		if c, i, ok := claimOf(ch, out.claimID); ok {
+			out.claim, out.commands, out.order = c.ID+": "+c.Says, c.Commands, i
+		} else {
+			// A spec the verdict cannot count against any claim proves
+			// nothing the descriptor owes: a defect, said as one.
+			out.outcome, out.note = fail, fmt.Sprintf("spec carries label %s but names none of its claims (fixtures/%s.go lists them): its result cannot be counted", out.chapter, out.chapter)
+			return out
+		}
+	}
 	switch {
 	case s.State == types.SpecStatePassed:
 		out.outcome = pass
@@ -258,11 +293,13 @@ func classify(labels []string) (section, chapter string) {
 	return otherSection, ""
 }
 
-// compareRows orders by position in the source, so the verdict reads the
-// same whatever order the randomised run took.
+// compareRows orders a chapter's claims as its descriptor lists them (the
+// book's order), other rows by position in the source, so the verdict reads
+// the same whatever order the randomised run took.
 func compareRows(a, b row) int {
 	return cmp.Or(
 		cmp.Compare(sectionRank(a.section), sectionRank(b.section)),
+		cmp.Compare(a.order, b.order),
 		cmp.Compare(a.loc.FileName, b.loc.FileName),
 		cmp.Compare(a.loc.LineNumber, b.loc.LineNumber),
 		cmp.Compare(a.claim, b.claim),
@@ -284,6 +321,8 @@ func (v verdict) section(name string) []row {
 type claims struct {
 	total, deselected, neverStarted int
 	skipped                         []row
+	// leftOut are the IDs of the claims the label filter left out.
+	leftOut []string
 }
 
 func (v verdict) claims() claims {
@@ -298,6 +337,7 @@ func (v verdict) claims() claims {
 			c.skipped = append(c.skipped, r)
 		case r.outcome == notRun && r.deselected:
 			c.deselected++
+			c.leftOut = append(c.leftOut, r.claimID)
 		case r.outcome == notRun:
 			c.neverStarted++
 		}
@@ -345,8 +385,8 @@ func (v verdict) incompleteReasons(quote string) []string {
 		out = append(out, "incomplete: skipped: "+r.claim+" — "+r.note)
 	}
 	if c.deselected > 0 {
-		out = append(out, fmt.Sprintf("incomplete: partial run: %d of %d chapter claims selected (label filter "+quote+")",
-			c.total-c.deselected, c.total, v.labelFilter))
+		out = append(out, fmt.Sprintf("incomplete: partial run: %d of %d chapter claims selected (label filter "+quote+"); left out: %s",
+			c.total-c.deselected, c.total, v.labelFilter, strings.Join(c.leftOut, ", ")))
 	}
 	if c.neverStarted > 0 {
 		out = append(out, fmt.Sprintf("incomplete: not run: %d claims never started", c.neverStarted))
@@ -379,4 +419,93 @@ func (v verdict) firstFailure() string {
 		return noClaims()
 	}
 	return "the suite failed"
+}
+
+// setUpSkip are Ginkgo's words for a spec it skipped because the set-up its
+// ordered container shares failed before it.
+var setUpSkip = []string{"Spec skipped because a BeforeAll node failed", "Spec skipped because an earlier spec in an ordered container failed"}
+
+// blameSetUp gives a spec skipped because its group's shared set-up failed
+// that set-up's cause: the claim was not shown to hold, for that reason,
+// not for Ginkgo's sentence.
+func blameSetUp(rows []row) {
+	for i := range rows {
+		r := &rows[i]
+		if r.group == "" || r.outcome != skip || !slices.Contains(setUpSkip, r.note) {
+			continue
+		}
+		for _, o := range rows {
+			if o.group == r.group && o.outcome == fail && (o.setUpFailed || r.note == setUpSkip[1]) {
+				what := "its group's shared set-up failed"
+				if !o.setUpFailed {
+					what = "an earlier claim of its ordered group failed"
+				}
+				r.outcome, r.note = fail, "not run: "+what+": "+o.note
+				break
+			}
+		}
+	}
+}
+
+// owe adds a row for each claim the chapters' descriptors list that no spec
+// of the report proved: a claim left out by the label filter is not run
+// (INCOMPLETE); one the suite had no spec for fails the run, since a PASS
+// must cover every claim. When the suite stopped before listing its specs
+// (a failed set-up), the claims are among those counted as never started.
+func (v *verdict) owe(rows []row, r types.Report, stoppedEarly bool) {
+	specs := map[string]int{}
+	for _, row := range rows {
+		if row.claimID != "" {
+			specs[row.claimID]++
+		}
+	}
+	for _, ch := range chapters {
+		for i, c := range ch.Claims {
+			base := row{section: ch.Title, chapter: ch.ID, claimID: c.ID, order: i, claim: c.ID + ": " + c.Says, commands: c.Commands, absent: true}
+			switch n := specs[c.ID]; {
+			case n == 1, n == 0 && stoppedEarly:
+			case n == 0 && !selects(r, append([]string{ch.ID}, c.Labels...)):
+				base.outcome, base.deselected, base.note = notRun, true, "not selected by the label filter"
+				v.add(base)
+			case n == 0:
+				base.outcome, base.note = fail, "claim "+c.ID+" has no spec in this run: nothing proved it"
+				v.add(base)
+			default:
+				base.outcome, base.note = fail, fmt.Sprintf("claim %s has %d specs in this run, where one proves it", c.ID, n)
+				v.add(base)
+			}
+		}
+	}
+}
+
+// selects says whether the run's label filter takes a spec with these
+// labels.
+func selects(r types.Report, labels []string) bool {
+	if r.SuiteConfig.LabelFilter == "" {
+		return true
+	}
+	filter, err := types.ParseLabelFilter(r.SuiteConfig.LabelFilter)
+	return err != nil || filter(append(labels, r.SuiteLabels...))
+}
+
+func chapterByID(id string) *fixtures.Chapter {
+	for _, c := range chapters {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// claimOf is a chapter's claim by ID, with its place in the descriptor.
+func claimOf(ch *fixtures.Chapter, id string) (fixtures.Claim, int, bool) {
+	if ch == nil {
+		return fixtures.Claim{}, 0, false
+	}
+	for i, c := range ch.Claims {
+		if c.ID == id {
+			return c, i, true
+		}
+	}
+	return fixtures.Claim{}, 0, false
 }

@@ -47,6 +47,61 @@ type Info struct {
 	// which node is not and why, e.g. "node kiamol-e2e-control-plane
 	// NotReady: Kubelet stopped posting node status.".
 	Health string `json:"health,omitempty"`
+	// Inputs are what the run put in place of the book's own: a PASS on
+	// other manifests or images proves something else.
+	Inputs *Inputs `json:"inputs,omitempty"`
+}
+
+// Inputs are the run's substitutions; the zero value is the book's own
+// manifests (the suite's copy) and images, waits as measured, self-healing
+// by whatever path reaches the runtime.
+type Inputs struct {
+	// Manifests is the folder MANIFESTS named; ManifestsHash the sha256 of
+	// the chapter files read from it, in the descriptor's order.
+	Manifests     string `json:"manifests,omitempty"`
+	ManifestsHash string `json:"manifestsHash,omitempty"`
+	// ReplaceImages are E2E_REPLACE_IMAGES: the book's image -> the one run.
+	ReplaceImages map[string]string `json:"replaceImages,omitempty"`
+	// TimeoutScale is E2E_TIMEOUT_SCALE when it is not 1.
+	TimeoutScale float64 `json:"timeoutScale,omitempty"`
+	// SelfHeal is the self-healing path when forced (host or node).
+	SelfHeal string `json:"selfHeal,omitempty"`
+}
+
+// Describe says the inputs in one line; nil is the book's own.
+func (in *Inputs) Describe() string {
+	if in == nil {
+		in = &Inputs{}
+	}
+	var parts []string
+	if in.Manifests != "" {
+		parts = append(parts, "manifests from "+in.Manifests+" (sha256 "+in.ManifestsHash+")")
+	} else {
+		parts = append(parts, "the book's manifests (the suite's copy)")
+	}
+	if len(in.ReplaceImages) > 0 {
+		var pairs []string
+		for from, to := range in.ReplaceImages {
+			pairs = append(pairs, from+" → "+to)
+		}
+		sort.Strings(pairs)
+		parts = append(parts, "images replaced: "+strings.Join(pairs, ", "))
+	} else {
+		parts = append(parts, "the book's images")
+	}
+	if in.TimeoutScale != 0 && in.TimeoutScale != 1 {
+		parts = append(parts, fmt.Sprintf("every wait ×%g", in.TimeoutScale))
+	}
+	if in.SelfHeal != "" {
+		parts = append(parts, "self-healing forced through: "+in.SelfHeal)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Substituted says whether the run ran anything but the book's own
+// manifests and images.
+func (in *Inputs) Substituted() bool {
+	return in != nil && (in.Manifests != "" || len(in.ReplaceImages) > 0)
 }
 
 // Node is one node's platform as the kubelet reports it.

@@ -72,7 +72,12 @@ func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Du
 		// A node container running its own Docker engine (dockershim).
 		return viaDocker(ctx, []string{"exec", node, "docker"}, raw, labels, call)
 	case scheme == "docker":
-		// Docker Desktop and the like: the node's engine is this machine's.
+		// Docker Desktop and the like: the node's engine is this
+		// machine's, if this machine's Docker holds the container. A
+		// minikube VM's or a remote node's Docker is reached from the node.
+		if _, err := runBounded(ctx, call, "container", "inspect", "--format", "{{.ID}}", raw); err != nil && strings.Contains(strings.ToLower(err.Error()), "no such") {
+			return Removal{}, fmt.Errorf("%w: this machine's Docker holds no container %s", ErrUnreachable, Short(raw))
+		}
 		return viaDocker(ctx, nil, raw, labels, call)
 	case scheme == "containerd":
 		return Removal{}, fmt.Errorf("%w: node %s is not a kind node container on this machine", ErrUnreachable, node)

@@ -108,3 +108,43 @@ func TestExpectOne(t *testing.T) {
 		t.Errorf("two: %v", err)
 	}
 }
+
+// fakeDockerScript puts a docker on PATH that runs the given case arms.
+func fakeDockerScript(t *testing.T, arms string) {
+	t.Helper()
+	dir := t.TempDir()
+	script := "#!/bin/sh\ncase \"$*\" in\n  version*) echo 28.2.2 ;;\n" + arms + "\n  *) echo \"unexpected: $*\" >&2; exit 9 ;;\nesac\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// The containerID claim's independent account: the node's containerd holds
+// a container under exactly that ID and calls itself containerd.
+func TestInspectAsksTheNodesRuntime(t *testing.T) {
+	fakeDockerScript(t, `  "inspect --type container"*) echo control-plane ;;
+  *"crictl --timeout 1m0s inspect `+id+`") echo '{"status":{"id":"`+id+`","state":"CONTAINER_RUNNING"}}' ;;
+  *"crictl --timeout 1m0s version") printf 'Version:  0.1.0\nRuntimeName:  containerd\nRuntimeVersion:  1.6.20\nRuntimeApiVersion:  v1\n' ;;`)
+	h, err := Inspect(context.Background(), runningPod(), "hello-kiamol", time.Minute)
+	if err != nil || h.ID != id || h.Runtime != "containerd" || h.Version != "1.6.20" || h.Path != "host runtime" {
+		t.Errorf("%+v %v", h, err)
+	}
+}
+
+// A docker:// Pod whose container this machine's Docker does not hold (a
+// minikube VM's Docker, a remote node's) is not this machine's to reach:
+// ErrUnreachable, so the claim goes through the node instead of failing.
+func TestADockerPodThisMachineDoesNotHoldIsUnreachable(t *testing.T) {
+	fakeDockerScript(t, `  "inspect --type container"*) echo 'Error: No such container: minikube' >&2; exit 1 ;;
+  "container inspect --format {{.ID}} `+id+`") echo 'Error: No such container: `+id+`' >&2; exit 1 ;;`)
+	pod := runningPod()
+	pod.Spec.NodeName = "minikube"
+	pod.Status.ContainerStatuses[0].ContainerID = "docker://" + id
+	if _, err := Remove(context.Background(), pod, "hello-kiamol", time.Minute); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("remove: %v", err)
+	}
+	if _, err := Inspect(context.Background(), pod, "hello-kiamol", time.Minute); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("inspect: %v", err)
+	}
+}

@@ -58,38 +58,51 @@ func ThroughNode(ctx context.Context, in NodePod, pod *corev1.Pod, container str
 	default:
 		return Removal{}, fmt.Errorf("%w: no way to remove a %q container from its node", ErrUnreachable, scheme)
 	}
-	args := []string{"debug", "node/" + pod.Spec.NodeName, "--image=" + in.Image, "--profile=sysadmin", "--", "chroot", "/host", "sh", "-c", script}
-	r := Removal{Runtime: scheme, Path: "node pod", Commands: []string{kubectl.Line(args...)}}
+	r := Removal{Runtime: scheme, Path: "node pod"}
+	said, cmd, err := onNode(ctx, in, pod.Spec.NodeName, script)
+	r.Commands = []string{cmd}
+	if err != nil {
+		return r, err
+	}
+	if !strings.Contains(said, raw[:12]) {
+		return r, fmt.Errorf("the debugging pod on node %s removed other containers than the Pod's %s: %s", pod.Spec.NodeName, Short(id), oneLine(said))
+	}
+	return r, nil
+}
 
+// onNode runs script on the node as root, the way an administrator without
+// access to the node would: `kubectl debug node/NODE --profile=sysadmin`
+// runs a privileged Pod there with the node's root at /host, and the script
+// runs under chroot. It returns what the script printed and the command.
+func onNode(ctx context.Context, in NodePod, node, script string) (said, command string, err error) {
+	args := []string{"debug", "node/" + node, "--image=" + in.Image, "--profile=sysadmin", "--", "chroot", "/host", "sh", "-c", script}
+	command = kubectl.Line(args...)
 	out, err := in.Kubectl.Run(ctx, args...)
 	if err != nil {
 		var e *kubectl.Error
 		if errors.As(err, &e) && refusal(e.Said()) {
-			return r, fmt.Errorf("%w: %s", ErrRefused, e.Said())
+			return "", command, fmt.Errorf("%w: %s", ErrRefused, e.Said())
 		}
-		return r, err
+		return "", command, err
 	}
 	m := debugPod.FindStringSubmatch(out.Stdout + out.Stderr)
 	if m == nil {
-		return r, fmt.Errorf("kubectl debug printed no debugging pod: %s", strings.TrimSpace(out.Stdout+out.Stderr))
+		return "", command, fmt.Errorf("kubectl debug printed no debugging pod: %s", strings.TrimSpace(out.Stdout+out.Stderr))
 	}
 	name := m[1]
 	done, err := waitFinished(ctx, in, name)
 	if err != nil {
-		return r, err
+		return "", command, err
 	}
 	logs, _ := in.Clientset.CoreV1().Pods(in.Kubectl.Namespace).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
-	said := strings.TrimSpace(string(logs))
+	said = strings.TrimSpace(string(logs))
 	if done.Status.Phase != corev1.PodSucceeded {
-		if strings.Contains(said, "not found") && (strings.Contains(said, "crictl") || strings.Contains(said, "docker")) && !strings.Contains(said, "found: ") {
-			return r, fmt.Errorf("%w: node %s has no runtime tool: %s", ErrRefused, pod.Spec.NodeName, said)
+		if strings.Contains(said, "not found") && (strings.Contains(said, "crictl") || strings.Contains(said, "docker")) && !strings.Contains(said, "found: ") && !strings.Contains(said, "held: ") {
+			return said, command, fmt.Errorf("%w: node %s has no runtime tool: %s", ErrRefused, node, said)
 		}
-		return r, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, pod.Spec.NodeName, oneLine(said))
+		return said, command, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, node, oneLine(said))
 	}
-	if !strings.Contains(said, raw[:12]) {
-		return r, fmt.Errorf("the debugging pod %s removed other containers than the Pod's %s: %s", name, Short(id), oneLine(said))
-	}
-	return r, nil
+	return said, command, nil
 }
 
 // refusal says an error is an admission policy refusing the Pod.

@@ -3,8 +3,10 @@ package diagnose
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -38,13 +40,23 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	// The kubelet's own words first: they name images, crashes, configs.
 	for _, cs := range p.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
-			parts = append(parts, fmt.Sprintf("container %s: %s %s", cs.Name, w.Reason, strings.TrimSpace(w.Message)))
-			if imageGone(w) {
+			line := fmt.Sprintf("container %s: %s %s", cs.Name, w.Reason, strings.TrimSpace(w.Message))
+			switch {
+			case cannotClear[w.Reason]:
 				final = true
+			case isPull(w.Reason):
+				// A pull may fail once and pass on the kubelet's next try
+				// (a registry's hiccup); the same failure again after the
+				// kubelet's back-off will not pass.
+				if msg, n := h.pullFailures(ctx, p); n >= 2 {
+					final = true
+					line = fmt.Sprintf("container %s: %s, the same failure %d times, again after the kubelet's back-off: %s", cs.Name, w.Reason, n, msg)
+				}
+				if strings.Contains(cluster, "registry") {
+					final = true
+				}
 			}
-			if isPull(w.Reason) && strings.Contains(cluster, "registry") {
-				final = true
-			}
+			parts = append(parts, line)
 		}
 	}
 	if p.Spec.NodeName == "" {
@@ -83,20 +95,40 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	return Cause{Why: strings.Join(parts, "; "), Final: final}
 }
 
-// imageGone says a pull failed for good: the registry says the image or
-// tag does not exist, or the name is not an image name.
-func imageGone(w *corev1.ContainerStateWaiting) bool {
-	if w.Reason == "InvalidImageName" {
-		return true
-	}
-	if !isPull(w.Reason) {
-		return false
-	}
-	m := strings.ToLower(w.Message)
-	return strings.Contains(m, "not found") || strings.Contains(m, "manifest unknown") || strings.Contains(m, "pull access denied")
-}
+// cannotClear are the kubelet's waiting reasons that no wait can clear: the
+// Pod's own spec is what is wrong, and the kubelet will not try otherwise.
+// InvalidImageName: the image reference does not parse. ErrImageNeverPull:
+// imagePullPolicy Never and the node lacks the image; nothing will put it
+// there. CreateContainerConfigError: the container's configuration cannot be
+// made (a missing ConfigMap or Secret key, runAsNonRoot against a root
+// image); nothing in a chapter creates what it lacks.
+var cannotClear = map[string]bool{"InvalidImageName": true, "ErrImageNeverPull": true, "CreateContainerConfigError": true}
 
 func isPull(reason string) bool { return reason == "ErrImagePull" || reason == "ImagePullBackOff" }
+
+// pullFailures is the kubelet's latest pull failure for the Pod, in its own
+// words, and how many times it has reported that same failure (an event
+// repeated counts each time).
+func (h *Health) pullFailures(ctx context.Context, p *corev1.Pod) (string, int) {
+	sel := fields.Set{"involvedObject.name": p.Name, "involvedObject.kind": "Pod"}.AsSelector().String()
+	list, err := h.cs.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return "", 0
+	}
+	times := map[string]int{}
+	var latest string
+	var at time.Time
+	for _, e := range list.Items {
+		if e.InvolvedObject.UID != "" && e.InvolvedObject.UID != p.UID || !strings.HasPrefix(e.Message, "Failed to pull image") {
+			continue
+		}
+		times[e.Message] += max(int(e.Count), 1)
+		if t := eventTime(e); latest == "" || t.After(at) {
+			latest, at = e.Message, t
+		}
+	}
+	return latest, times[latest]
+}
 
 // podEvents are the pod's latest events of the given reasons, one line
 // each, newest last.
@@ -148,6 +180,15 @@ func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
 		}
 		return Cause{Why: why + "; " + state}
 	}
+	// No Pods at all, or fewer than wanted: the ReplicaSet says why it
+	// could not make them (admission, quota, Pod Security, a service
+	// account), which the Deployment's own status does not.
+	if why, final := replicaSetFailure(ctx, h, d); why != "" {
+		if cluster != "" {
+			why = "cluster: " + cluster + "; " + why
+		}
+		return Cause{Why: why + "; " + state, Final: final}
+	}
 	if pod := notReadyPod(ctx, h, d); pod != nil {
 		c := h.Pod(ctx, pod)
 		c.Why += "; " + state
@@ -190,4 +231,65 @@ func DescribeDeployment(d *appsv1.Deployment) string {
 		s += fmt.Sprintf(", %s=%s (%s)", c.Type, c.Status, c.Message)
 	}
 	return s
+}
+
+// replicaSetFailure is why the Deployment's newest ReplicaSet could not
+// create Pods: its ReplicaFailure condition, or its latest FailedCreate
+// event. final when the API server refused the Pod by policy (an admission
+// webhook or policy, Pod Security, a quota): the ReplicaSet will keep
+// asking, and keep being refused.
+func replicaSetFailure(ctx context.Context, h *Health, d *appsv1.Deployment) (string, bool) {
+	list, err := h.cs.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", false
+	}
+	var newest *appsv1.ReplicaSet
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if ref := metav1.GetControllerOf(rs); ref == nil || ref.UID != d.UID {
+			continue
+		}
+		if newest == nil || newest.CreationTimestamp.Before(&rs.CreationTimestamp) {
+			newest = rs
+		}
+	}
+	if newest == nil {
+		return "", false
+	}
+	msg := ""
+	for _, c := range newest.Status.Conditions {
+		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
+			msg = c.Message
+		}
+	}
+	sel := fields.Set{"involvedObject.name": newest.Name, "involvedObject.kind": "ReplicaSet"}.AsSelector().String()
+	if events, err := h.cs.CoreV1().Events(d.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel}); err == nil {
+		var at time.Time
+		for _, e := range events.Items {
+			if e.Reason == "FailedCreate" && (at.IsZero() || eventTime(e).After(at)) {
+				msg, at = e.Message, eventTime(e)
+			}
+		}
+	}
+	if msg == "" {
+		return "", false
+	}
+	// "Error creating: pods "<the Pod's generated name>" is" says nothing
+	// the line does not: the reason after it is what matters.
+	said := errorCreating.ReplaceAllString(strings.TrimSpace(msg), "")
+	return fmt.Sprintf("replicaset %s cannot create Pods: %s", newest.Name, said), refusedByPolicy(msg)
+}
+
+var errorCreating = regexp.MustCompile(`^Error creating: pods "[^"]*" is `)
+
+// refusedByPolicy says the API server refused a Pod by a rule that stays:
+// admission (a webhook, a ValidatingAdmissionPolicy, Pod Security) or a
+// quota. A service account that is not there yet may come.
+func refusedByPolicy(msg string) bool {
+	m := strings.ToLower(msg)
+	if strings.Contains(m, "error looking up service account") {
+		return false
+	}
+	return strings.Contains(m, "forbidden") || strings.Contains(m, "denied") || strings.Contains(m, "admission webhook") ||
+		strings.Contains(m, "violates podsecurity") || strings.Contains(m, "exceeded quota")
 }

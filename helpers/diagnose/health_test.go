@@ -121,16 +121,30 @@ func TestPodCause(t *testing.T) {
 	ctx := context.Background()
 	healthy := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
 
-	// An image the registry does not have: final, in the kubelet's words.
+	// A pull that failed once may pass on the kubelet's next try: wait.
 	h, _, _ := newTestHealth(healthy)
-	c := h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull "docker.io/kiamol/x:latest": not found`}))
-	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull") {
-		t.Errorf("missing image: %+v", c)
+	notFound := pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull "docker.io/kiamol/x:latest": not found`})
+	pulled := func(count int32) *corev1.Event {
+		return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p.pull"}, Reason: "Failed", Type: "Warning", Count: count,
+			Message:        `Failed to pull image "kiamol/x": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/kiamol/x:latest": not found`,
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: "ns", UID: notFound.UID}, LastTimestamp: metav1.NewTime(t0)}
 	}
-	// A pull that failed for a reason that may pass: keep waiting.
-	c = h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "i/o timeout"}))
-	if c.Final {
-		t.Errorf("a timeout is not final: %+v", c)
+	h, _, _ = newTestHealth(healthy, pulled(1))
+	if c := h.Pod(ctx, notFound); c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull") {
+		t.Errorf("one pull failure is not final: %+v", c)
+	}
+	// The same failure again after the back-off: final, in the kubelet's
+	// words.
+	h, _, _ = newTestHealth(healthy, pulled(2))
+	c := h.Pod(ctx, notFound)
+	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull, the same failure 2 times, again after the kubelet's back-off: Failed to pull image \"kiamol/x\"") {
+		t.Errorf("a repeated pull failure: %+v", c)
+	}
+	// What the Pod's own spec gets wrong cannot clear: final at once.
+	for _, reason := range []string{"InvalidImageName", "CreateContainerConfigError", "ErrImageNeverPull"} {
+		if c := h.Pod(ctx, pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: reason, Message: "x"})); !c.Final {
+			t.Errorf("%s is final: %+v", reason, c)
+		}
 	}
 
 	// The Pod's node stopped reporting: final, with the node's own message.
@@ -192,12 +206,12 @@ func TestDeploymentCause(t *testing.T) {
 		{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse, Message: "Deployment does not have minimum availability."},
 		{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Message: `ReplicaSet "d-5f6" is progressing.`},
 	}}
-	h, _, _ = newTestHealth(healthy, acted, pod("ns", "d-5f6-abcde", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "docker.io/kiamol/x:latest: not found"}))
+	h, _, _ = newTestHealth(healthy, acted, pod("ns", "d-5f6-abcde", "n1", &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: "couldn't parse image name"}))
 	c = h.Deployment(ctx, "ns", "d")
-	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull") || !strings.Contains(c.Why, "minimum availability") {
+	if !c.Final || !strings.HasPrefix(c.Why, "container web: InvalidImageName") || !strings.Contains(c.Why, "minimum availability") {
 		t.Errorf("pull: %+v", c)
 	}
-	if i, j := strings.Index(c.Why, "ErrImagePull"), strings.Index(c.Why, "Available=False"); i > j {
+	if i, j := strings.Index(c.Why, "InvalidImageName"), strings.Index(c.Why, "Available=False"); i > j {
 		t.Errorf("the controller state comes first: %q", c.Why)
 	}
 }
@@ -213,5 +227,32 @@ func TestEstablishedByTheClustersClock(t *testing.T) {
 	p := h.Established(context.Background())
 	if !ControllerDown(p, "kube-controller-manager") || ControllerDown(p, "kube-scheduler") {
 		t.Errorf("%q", p)
+	}
+}
+
+// A Deployment whose ReplicaSet the API server refuses Pods (an admission
+// policy here): the policy's words lead, and no wait will change them.
+func TestDeploymentRefusedPodsByAdmission(t *testing.T) {
+	ctx := context.Background()
+	healthy := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "d", UID: "d-uid", Generation: 1},
+		Spec:   appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Message: `Created new replica set "d-5f6"`}}}}
+	yes := true
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "d-5f6", CreationTimestamp: metav1.NewTime(t0),
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "d", UID: "d-uid", Controller: &yes}}}}
+	refused := `Error creating: pods "d-5f6-x" is forbidden: ValidatingAdmissionPolicy 'no-kiamol' with binding 'no-kiamol' denied request: the chapter's images are not allowed here`
+	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "d-5f6.1"}, Reason: "FailedCreate", Type: "Warning", Message: refused,
+		InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "d-5f6", Namespace: "ns"}, LastTimestamp: metav1.NewTime(t0)}
+	h, _, _ := newTestHealth(healthy, d, rs, ev)
+	c := h.Deployment(ctx, "ns", "d")
+	if !c.Final || !strings.HasPrefix(c.Why, "replicaset d-5f6 cannot create Pods: forbidden: ValidatingAdmissionPolicy 'no-kiamol'") {
+		t.Errorf("refused: %+v", c)
+	}
+	// A service account that is not there yet may come: wait.
+	ev.Message = `Error creating: pods "d-5f6-x" is forbidden: error looking up service account ns/default: serviceaccount "default" not found`
+	h, _, _ = newTestHealth(healthy, d, rs, ev)
+	if c := h.Deployment(ctx, "ns", "d"); c.Final || !strings.Contains(c.Why, "error looking up service account") {
+		t.Errorf("service account: %+v", c)
 	}
 }

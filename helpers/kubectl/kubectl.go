@@ -68,8 +68,11 @@ func (e *Error) Said() string {
 	return compact(said)
 }
 
-// boilerplate are links of an error chain that only say where it passed.
-var boilerplate = regexp.MustCompile(`^(error|Internal error occurred|error executing command in container|failed to exec in container|OCI runtime exec failed|exec failed|unable to start container process|unknown|failed to start exec "[0-9a-f]+")$`)
+// boilerplate are links of an error chain that only say where it passed:
+// exec's through the API server and the runtime, port-forward's through the
+// kubelet into the Pod's network namespace.
+var boilerplate = regexp.MustCompile(`^(error|Internal error occurred|error executing command in container|failed to exec in container|OCI runtime exec failed|exec failed|unable to start container process|unknown|failed to start exec "[0-9a-f]+"` +
+	`|Unhandled Error|an error occurred forwarding \d+ -> \d+|error forwarding port \d+ to pod \S+, uid ?|failed to execute portforward in network namespace ".*")$`)
 
 func compact(chain string) string {
 	var kept []string
@@ -202,34 +205,66 @@ func (p *Process) WaitFor(ctx context.Context, re *regexp.Regexp) ([]string, err
 				return m, nil
 			}
 		case <-p.done:
-			return nil, fmt.Errorf("`%s` ended (%v) before printing %q: %s", p.Command, p.err, re, p.Problem())
+			// kubectl's own words first: why it stopped, not what it
+			// was waited for.
+			if said := p.Said(); said != "" {
+				return nil, fmt.Errorf("%s (`%s` exited, %v, before it was ready)", said, p.Command, p.err)
+			}
+			return nil, fmt.Errorf("`%s` exited (%v) before printing %q, saying nothing", p.Command, p.err, re)
 		case <-ctx.Done():
-			return nil, fmt.Errorf("`%s` printed no %q before %w: %s", p.Command, re, ctx.Err(), p.Problem())
+			if said := p.Said(); said != "" {
+				return nil, fmt.Errorf("%s (`%s` was not ready before %v)", said, p.Command, ctx.Err())
+			}
+			return nil, fmt.Errorf("`%s` printed no %q before %w", p.Command, re, ctx.Err())
 		}
 	}
 }
 
-// Problem is what the process has said on stderr, and whether it ended:
-// when a request through a forward fails, the cause is usually here.
-func (p *Process) Problem() string {
+// Said is the most telling thing the process has said on stderr, in one
+// line: the first error it printed (port-forward's later "lost connection
+// to pod" only says that it gave up), without log prefixes, and without the
+// links of the error chain that only say where the error passed.
+func (p *Process) Said() string {
 	p.mu.Lock()
-	said := lastLine(stripLogPrefix(p.stderr.String()))
+	text := stripLogPrefix(p.stderr.String())
 	p.mu.Unlock()
-	var parts []string
-	if said != "" {
-		// klog's structured form: "Unhandled Error" err="..." carries the
-		// error in err.
-		if m := structuredErr.FindStringSubmatch(said); m != nil {
-			said = strings.ReplaceAll(m[1], `\"`, `"`)
+	var first string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || afterthought.MatchString(line) {
+			continue
 		}
-		parts = append(parts, "kubectl said: "+compact(collapse(said)))
+		first = line
+		break
 	}
+	if first == "" {
+		return ""
+	}
+	// klog's structured form: "Unhandled Error" err="..." carries the
+	// error in err.
+	if m := structuredErr.FindStringSubmatch(first); m != nil {
+		first = strings.ReplaceAll(m[1], `\"`, `"`)
+	}
+	return compact(collapse(first))
+}
+
+// afterthought is what kubectl prints once it has given up, after the line
+// that says why.
+var afterthought = regexp.MustCompile(`^(error: )?lost connection to pod$`)
+
+// Problem is what the process has said, and whether it has ended: when a
+// request through a forward fails, the cause is usually here.
+func (p *Process) Problem() string {
+	said := p.Said()
 	select {
 	case <-p.done:
-		parts = append(parts, fmt.Sprintf("`%s` has ended (%v)", p.Command, p.err))
+		if said == "" {
+			return fmt.Sprintf("`%s` has exited (%v), saying nothing", p.Command, p.err)
+		}
+		return fmt.Sprintf("%s (`%s` has exited, %v)", said, p.Command, p.err)
 	default:
 	}
-	return strings.Join(parts, "; ")
+	return said
 }
 
 // Stop ends the process as Ctrl-C would and waits for it.
@@ -289,11 +324,6 @@ func stripLogPrefix(s string) string { return klogPrefix.ReplaceAllString(s, "")
 
 // structuredErr is the err="..." field of a klog structured line.
 var structuredErr = regexp.MustCompile(`\berr="((?:[^"\\]|\\.)*)"`)
-
-func lastLine(s string) string {
-	ls := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(ls[len(ls)-1])
-}
 
 func firstLine(s string) string {
 	for _, l := range strings.Split(s, "\n") {

@@ -95,8 +95,35 @@ func TestSaidDropsBoilerplate(t *testing.T) {
 func TestProblemGivesTheRootCause(t *testing.T) {
 	p := &Process{Command: "kubectl port-forward pod/x :80", done: make(chan struct{})}
 	p.stderr.WriteString(`E1127 09:58:01.123456   12345 portforward.go:424] "Unhandled Error" err="an error occurred forwarding 37299 -> 80: error forwarding port 80 to pod 1a2b, uid : failed to execute portforward in network namespace \"/var/run/netns/cni-1\": failed to connect to localhost:80 inside namespace \"1a2b\", IPv4: dial tcp4 127.0.0.1:80: connect: connection refused IPv6 dial tcp6: address localhost: no suitable address "` + "\n")
+	p.stderr.WriteString("error: lost connection to pod\n")
 	got := p.Problem()
-	if !strings.HasPrefix(got, "kubectl said: an error occurred forwarding 37299 -> 80") || !strings.Contains(got, "connection refused") || strings.Contains(got, "Unhandled Error") {
-		t.Errorf("%q", got)
+	want := `failed to connect to localhost:80 inside namespace "1a2b", IPv4: dial tcp4 127.0.0.1:80: connect: connection refused`
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("got  %q\nwant %q...", got, want)
+	}
+}
+
+// A port-forward that kubectl gives up before it listens says why, in
+// kubectl's words (here the kubelet's port firewalled), not what the suite
+// waited for.
+func TestAForwardThatNeverStartsSaysWhy(t *testing.T) {
+	script := "#!/bin/sh\necho 'error: error upgrading connection: error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused' >&2\nexit 1\n"
+	bin := filepath.Join(t.TempDir(), "kubectl")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Kubectl{Binary: bin}.Start(context.Background(), "port-forward", "pod/hello-kiamol", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = p.WaitFor(ctx, regexp.MustCompile(`^Forwarding from`))
+	want := "error upgrading connection: error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused (`kubectl port-forward pod/hello-kiamol :80` exited, exit status 1, before it was ready)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	if !p.Ended() || !strings.HasSuffix(p.Problem(), "has exited, exit status 1)") {
+		t.Errorf("problem %q", p.Problem())
 	}
 }

@@ -102,7 +102,7 @@ func podMustBeReady(ctx context.Context, ns, name string) *corev1.Pod {
 		}
 		return p
 	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(beRunningAndReady(), func() string {
-		return fmt.Sprintf("pod %s/%s did not become Ready: %s", ns, name, health.Pod(ctx, seen).Why)
+		return fmt.Sprintf("pod %s/%s not Ready: %s", ns, name, health.Pod(ctx, seen).Why)
 	})
 	return seen
 }
@@ -147,7 +147,7 @@ func deploymentMustRun(ctx context.Context, ns, name string, n int) (*appsv1.Dep
 		}
 		return pods
 	}).WithTimeout(timeouts.PodReady).WithPolling(timeouts.Poll).Should(And(HaveLen(n), allRunningAndReady()), func() string {
-		return fmt.Sprintf("deployment %s/%s does not run %d Ready Pod(s): %s", ns, name, n, health.Deployment(ctx, ns, name).Why)
+		return fmt.Sprintf("deployment %s/%s lacks %d Ready Pod(s): %s", ns, name, n, health.Deployment(ctx, ns, name).Why)
 	})
 	return d, pods
 }

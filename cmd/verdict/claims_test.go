@@ -116,7 +116,7 @@ func TestClaimsSkippedAfterTheirSharedSetUpFailedCarryItsCause(t *testing.T) {
 	first := inGroup(proves(38, "2.1/pod-ready", types.SpecStateFailed, types.Failure{Message: "pod pods-x/hello-kiamol cannot become Ready: container hello-kiamol: InvalidImageName", FailureNodeType: types.NodeTypeBeforeAll}))
 	second := inGroup(proves(52, "2.1/self-healing", skipSt, skipped("Spec skipped because a BeforeAll node failed"), "self-healing"))
 	v := readAs(t, suiteOf(false, first, second, proves(60, "2.4/cp", passed, none, "cp")))
-	want := "FAIL  1.0s  2.1/self-healing: the Pod heals itself\n      cause: not run: its group's shared set-up failed: pod pods-x/hello-kiamol cannot become Ready: container hello-kiamol: InvalidImageName\n"
+	want := "FAIL  1.0s  2.1/self-healing: the Pod heals itself\n      cause: set-up failed: pod pods-x/hello-kiamol cannot become Ready: container hello-kiamol: InvalidImageName\n"
 	if got := summaryOf(v); !strings.Contains(got, want) {
 		t.Errorf("no %q in\n%s", want, got)
 	}

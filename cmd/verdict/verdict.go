@@ -436,11 +436,11 @@ func blameSetUp(rows []row) {
 		}
 		for _, o := range rows {
 			if o.group == r.group && o.outcome == fail && (o.setUpFailed || r.note == setUpSkip[1]) {
-				what := "its group's shared set-up failed"
+				what := "set-up failed"
 				if !o.setUpFailed {
-					what = "an earlier claim of its ordered group failed"
+					what = "an earlier claim of its group failed"
 				}
-				r.outcome, r.note = fail, "not run: "+what+": "+o.note
+				r.outcome, r.note = fail, what+": "+o.note
 				break
 			}
 		}

@@ -50,7 +50,8 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 				// kubelet's back-off will not pass.
 				if msg, n := h.pullFailures(ctx, p); n >= 2 {
 					final = true
-					line = fmt.Sprintf("container %s: %s, the same failure %d times, again after the kubelet's back-off: %s", cs.Name, w.Reason, n, msg)
+					line = fmt.Sprintf("container %s cannot pull %s: %s (%s: the same failure %d times, before and after the kubelet's back-off)",
+						cs.Name, imageOf(p, cs), PullCause(msg), w.Reason, n)
 				}
 				if strings.Contains(cluster, "registry") {
 					final = true
@@ -104,7 +105,37 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 // image); nothing in a chapter creates what it lacks.
 var cannotClear = map[string]bool{"InvalidImageName": true, "ErrImageNeverPull": true, "CreateContainerConfigError": true}
 
+// imageOf is the image a container runs, as its status or its spec says.
+func imageOf(p *corev1.Pod, cs corev1.ContainerStatus) string {
+	if cs.Image != "" {
+		return cs.Image
+	}
+	for _, c := range p.Spec.Containers {
+		if c.Name == cs.Name {
+			return c.Image
+		}
+	}
+	return "its image"
+}
+
 func isPull(reason string) bool { return reason == "ErrImagePull" || reason == "ImagePullBackOff" }
+
+// pullWrappers are the links of a kubelet's pull error that only say where
+// it passed (CRI, containerd's resolver, the HTTP request).
+var pullWrappers = regexp.MustCompile(`^Failed to pull image "[^"]*": |rpc error: code = \w+ desc = |failed to pull and unpack image "[^"]*": |failed to resolve reference "[^"]*": |failed to do request: |(Head|GET) "[^"]*": `)
+
+// PullCause is a kubelet's pull error without its wrappers: `dial tcp
+// 172.18.0.2:5999: connect: connection refused`, `docker.io/kiamol/x:latest:
+// not found`.
+func PullCause(msg string) string {
+	for {
+		out := pullWrappers.ReplaceAllString(msg, "")
+		if out == msg {
+			return strings.TrimSpace(out)
+		}
+		msg = out
+	}
+}
 
 // pullFailures is the kubelet's latest pull failure for the Pod, in its own
 // words, and how many times it has reported that same failure (an event
@@ -280,7 +311,7 @@ func replicaSetFailure(ctx context.Context, h *Health, d *appsv1.Deployment) (st
 	return fmt.Sprintf("replicaset %s cannot create Pods: %s", newest.Name, said), refusedByPolicy(msg)
 }
 
-var errorCreating = regexp.MustCompile(`^Error creating: pods "[^"]*" is `)
+var errorCreating = regexp.MustCompile(`^(Error creating: )?pods "[^"]*" is `)
 
 // refusedByPolicy says the API server refused a Pod by a rule that stays:
 // admission (a webhook, a ValidatingAdmissionPolicy, Pod Security) or a

@@ -109,10 +109,10 @@ func TestEstablishedControllers(t *testing.T) {
 
 func pod(ns, name, nodeName string, waiting *corev1.ContainerStateWaiting) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: "uid-" + "1", Labels: map[string]string{"app": "a"}, CreationTimestamp: metav1.NewTime(t0)},
-		Spec:   corev1.PodSpec{NodeName: nodeName},
+		Spec:   corev1.PodSpec{NodeName: nodeName, Containers: []corev1.Container{{Name: "web", Image: "kiamol/x"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodPending}}
 	if waiting != nil {
-		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", State: corev1.ContainerState{Waiting: waiting}}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: "kiamol/x", State: corev1.ContainerState{Waiting: waiting}}}
 	}
 	return p
 }
@@ -126,7 +126,7 @@ func TestPodCause(t *testing.T) {
 	notFound := pod("ns", "p", "n1", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull "docker.io/kiamol/x:latest": not found`})
 	pulled := func(count int32) *corev1.Event {
 		return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p.pull"}, Reason: "Failed", Type: "Warning", Count: count,
-			Message:        `Failed to pull image "kiamol/x": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/kiamol/x:latest": not found`,
+			Message:        `Failed to pull image "kiamol/x": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/kiamol/x:latest": failed to resolve reference "docker.io/kiamol/x:latest": docker.io/kiamol/x:latest: not found`,
 			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: "ns", UID: notFound.UID}, LastTimestamp: metav1.NewTime(t0)}
 	}
 	h, _, _ = newTestHealth(healthy, pulled(1))
@@ -137,7 +137,7 @@ func TestPodCause(t *testing.T) {
 	// words.
 	h, _, _ = newTestHealth(healthy, pulled(2))
 	c := h.Pod(ctx, notFound)
-	if !c.Final || !strings.HasPrefix(c.Why, "container web: ErrImagePull, the same failure 2 times, again after the kubelet's back-off: Failed to pull image \"kiamol/x\"") {
+	if want := "container web cannot pull kiamol/x: docker.io/kiamol/x:latest: not found (ErrImagePull: the same failure 2 times, before and after the kubelet's back-off)"; !c.Final || !strings.HasPrefix(c.Why, want) {
 		t.Errorf("a repeated pull failure: %+v", c)
 	}
 	// What the Pod's own spec gets wrong cannot clear: final at once.
@@ -254,5 +254,12 @@ func TestDeploymentRefusedPodsByAdmission(t *testing.T) {
 	h, _, _ = newTestHealth(healthy, d, rs, ev)
 	if c := h.Deployment(ctx, "ns", "d"); c.Final || !strings.Contains(c.Why, "error looking up service account") {
 		t.Errorf("service account: %+v", c)
+	}
+}
+
+func TestPullCauseDropsTheWrappers(t *testing.T) {
+	msg := `Failed to pull image "kiamol/ch02-hello-kiamol": failed to pull and unpack image "docker.io/kiamol/ch02-hello-kiamol:latest": failed to resolve reference "docker.io/kiamol/ch02-hello-kiamol:latest": failed to do request: Head "http://kiamol-e2e-registry:5999/v2/kiamol/ch02-hello-kiamol/manifests/latest?ns=docker.io": dial tcp 172.18.0.2:5999: connect: connection refused`
+	if got := PullCause(msg); got != "dial tcp 172.18.0.2:5999: connect: connection refused" {
+		t.Errorf("%q", got)
 	}
 }

@@ -92,6 +92,14 @@ func TestSaidDropsBoilerplate(t *testing.T) {
 	}
 }
 
+// An exec the kubelet's port refuses names the port, not the request's URL.
+func TestSaidDropsTheRequestsURL(t *testing.T) {
+	e := &Error{Result: Result{Stderr: `error: error sending request: Post "https://192.168.0.3:10250/exec/ns/hello-kiamol/hello-kiamol?command=sh&command=-c&command=hostname+-i&error=1&output=1": dial tcp 192.168.0.3:10250: connect: connection refused` + "\n"}}
+	if got := e.Said(); got != "error sending request: dial tcp 192.168.0.3:10250: connect: connection refused" {
+		t.Errorf("%q", got)
+	}
+}
+
 func TestProblemGivesTheRootCause(t *testing.T) {
 	p := &Process{Command: "kubectl port-forward pod/x :80", done: make(chan struct{})}
 	p.stderr.WriteString(`E1127 09:58:01.123456   12345 portforward.go:424] "Unhandled Error" err="an error occurred forwarding 37299 -> 80: error forwarding port 80 to pod 1a2b, uid : failed to execute portforward in network namespace \"/var/run/netns/cni-1\": failed to connect to localhost:80 inside namespace \"1a2b\", IPv4: dial tcp4 127.0.0.1:80: connect: connection refused IPv6 dial tcp6: address localhost: no suitable address "` + "\n")

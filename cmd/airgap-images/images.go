@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
@@ -196,26 +197,23 @@ func startLocalRegistry(ctx context.Context, registryBin, storage, work string, 
 		return nil, err
 	}
 	r := &localRegistry{addr: addr, cmd: cmd}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r, nil
-			}
+		if last = err; err != nil {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			r.stop()
-			return nil, fmt.Errorf("local registry on %s did not answer within 20s: %v", addr, err)
-		}
-		select {
-		case <-ctx.Done():
-			r.stop()
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		r.stop()
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
 		}
+		return nil, fmt.Errorf("local registry on %s did not answer within 20s: %v", addr, last)
 	}
+	return r, nil
 }
 
 func (r *localRegistry) stop() {

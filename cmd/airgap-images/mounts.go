@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 )
 
 // removePartial deletes a step's unfinished output. debootstrap mounts /proc
@@ -40,39 +40,21 @@ func unmountUnder(dir string) error {
 
 // mountsUnder lists mount points strictly below dir, deepest first.
 func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	raw, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	mounts, err := nodehost.ParseMountinfo(string(raw))
+	if err != nil {
+		return nil, err
+	}
 	prefix := strings.TrimSuffix(dir, "/") + "/"
 	var points []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		if p := unescapeMountPath(fields[4]); strings.HasPrefix(p, prefix) {
-			points = append(points, p)
+	for _, m := range mounts {
+		if strings.HasPrefix(m.Target, prefix) {
+			points = append(points, m.Target)
 		}
 	}
 	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
-	return points, sc.Err()
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return points, nil
 }

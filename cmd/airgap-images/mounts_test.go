@@ -7,14 +7,6 @@ import (
 	"testing"
 )
 
-func TestUnescapeMountPath(t *testing.T) {
-	for in, want := range map[string]string{`/a\040b/c`: "/a b/c", `/plain`: "/plain", `/tab\011x`: "/tab\tx", `/short\04`: `/short\04`} {
-		if got := unescapeMountPath(in); got != want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // A partial tree with a mount inside it (as debootstrap leaves /proc when
 // killed) is unmounted before it is deleted, and the mount's own files are
 // untouched.

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // maxCause keeps a cause short enough for one table cell or log line; the
@@ -218,9 +220,8 @@ func indent(line string) int {
 	return len(line) - len(strings.TrimLeft(line, " \t"))
 }
 
-func collapse(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
+// collapse is oneline.Collapse: one line, single spaces.
+var collapse = oneline.Collapse
 
 func joinNonEmpty(sep string, parts ...string) string {
 	var out []string

@@ -326,7 +326,9 @@ func TestClassify(t *testing.T) {
 func TestSectionsPerChapter(t *testing.T) {
 	saved := chapters
 	t.Cleanup(func() { chapters = saved })
-	claim := func(id, says string) fixtures.Claim { return fixtures.Claim{ID: id, Says: says, Commands: []string{"kubectl"}} }
+	claim := func(id, says string) fixtures.Claim {
+		return fixtures.Claim{ID: id, Says: says, Commands: []string{"kubectl"}}
+	}
 	chapters = []*fixtures.Chapter{
 		// in the book's order, which is not the source's
 		{ID: "ch02", Title: "Chapter 2: Running containers in Kubernetes with Pods and Deployments",

@@ -7,6 +7,7 @@ package lifecycle
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -22,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
@@ -142,9 +145,7 @@ func launch(t *testing.T, env []string, apart bool, args []string) *run {
 		if syscall.Kill(-r.pgid, 0) == nil {
 			_ = syscall.Kill(-r.pgid, syscall.SIGKILL)
 		}
-		select {
-		case <-r.done:
-		case <-time.After(2 * time.Minute):
+		if !r.endsWithin(2 * time.Minute) {
 			t.Errorf("%s: not reaped 2 minutes after SIGKILL to its process group", r.what)
 			return
 		}
@@ -157,6 +158,34 @@ func launch(t *testing.T, env []string, apart bool, args []string) *run {
 	})
 	return r
 }
+
+// endsWithin waits until the run has ended, up to d, and says whether it has.
+func (r *run) endsWithin(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-r.done:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// until polls ready() every 300 ms, up to within, while the run goes on:
+// an error says which of the two ended the wait first.
+func (r *run) until(within time.Duration, ready func() bool) error {
+	return wait.PollUntilContextTimeout(context.Background(), 300*time.Millisecond, within, true, func(context.Context) (bool, error) {
+		if ready() {
+			return true, nil
+		}
+		if r.ended() {
+			return false, errRunEnded
+		}
+		return false, nil
+	})
+}
+
+var errRunEnded = errors.New("the run ended")
 
 func (r *run) ended() bool {
 	select {
@@ -187,15 +216,12 @@ func (r *run) stderr(t *testing.T) string {
 // wait waits for the run to end and returns make's exit error.
 func (r *run) wait(t *testing.T, within time.Duration) error {
 	t.Helper()
-	select {
-	case <-r.done:
-		t.Logf("%s ended after %s: %v", r.what, r.took.Round(100*time.Millisecond), orOK(r.err))
-		return r.err
-	case <-time.After(within):
+	if !r.endsWithin(within) {
 		_ = syscall.Kill(-r.pgid, syscall.SIGKILL)
 		t.Fatalf("%s did not end within %s", r.what, within)
 	}
-	return nil
+	t.Logf("%s ended after %s: %v", r.what, r.took.Round(100*time.Millisecond), orOK(r.err))
+	return r.err
 }
 
 func orOK(err error) any {
@@ -220,29 +246,22 @@ func exitCode(err error) int {
 // waits until make is reaped and no process of the group is left.
 func (r *run) interruptWhen(t *testing.T, what string, within time.Duration, ready func() bool, sig syscall.Signal) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ready() {
-		select {
-		case <-r.done:
-			t.Fatalf("the run ended (%v) before %s", orOK(r.err), what)
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s", what, within)
-		}
+	switch err := r.until(within, ready); {
+	case errors.Is(err, errRunEnded):
+		t.Fatalf("the run ended (%v) before %s", orOK(r.err), what)
+	case err != nil:
+		t.Fatalf("no %s within %s", what, within)
 	}
 	t.Logf("%s: sending %v to process group %d", what, sig, r.pgid)
 	sent := time.Now()
 	if err := syscall.Kill(-r.pgid, sig); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-r.done:
-		if r.err == nil {
-			t.Errorf("make exited 0 after %v", sig)
-		}
-	case <-time.After(3 * time.Minute):
+	if !r.endsWithin(3 * time.Minute) {
 		t.Fatalf("make still running 3 minutes after %v", sig)
+	}
+	if r.err == nil {
+		t.Errorf("make exited 0 after %v", sig)
 	}
 	// make waits for its own children, but not for what they started:
 	// watch the group itself until no process is left in it.

@@ -5,6 +5,7 @@ package lifecycle
 // cluster, registry, network, guard rule and kubeconfig entries.
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -188,16 +189,11 @@ func expectOnly(t *testing.T, path string, orig *clientcmdapi.Config, when strin
 // waitFor waits until ready() holds, failing if the run ends first.
 func waitFor(t *testing.T, r *run, what string, within time.Duration, ready func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ready() {
-		select {
-		case <-r.done:
-			t.Fatalf("%s ended (%v) before %s", r.what, orOK(r.err), what)
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s", what, within)
-		}
+	switch err := r.until(within, ready); {
+	case errors.Is(err, errRunEnded):
+		t.Fatalf("%s ended (%v) before %s", r.what, orOK(r.err), what)
+	case err != nil:
+		t.Fatalf("no %s within %s", what, within)
 	}
 }
 
@@ -290,7 +286,8 @@ func (w *watcher) signal() {
 // waitUntil waits, up to within, until the watcher has taken at least
 // samples samples and noted a problem containing want.
 func (w *watcher) waitUntil(want string, samples int, within time.Duration) bool {
-	deadline := time.After(within)
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
 	for {
 		w.mu.Lock()
 		seen := w.samples >= samples && slices.ContainsFunc(w.problems, func(p string) bool { return strings.Contains(p, want) })
@@ -300,7 +297,7 @@ func (w *watcher) waitUntil(want string, samples int, within time.Duration) bool
 		}
 		select {
 		case <-w.noted:
-		case <-deadline:
+		case <-deadline.C:
 			return false
 		}
 	}
@@ -310,11 +307,13 @@ func (w *watcher) loop() {
 	defer close(w.finished)
 	ids := map[string]string{}  // object -> the ID it had
 	strikes := map[string]int{} // cluster -> samples in a row with its node alone
+	every := time.NewTicker(time.Second)
+	defer every.Stop()
 	for {
 		select {
 		case <-w.quit:
 			return
-		case <-time.After(time.Second):
+		case <-every.C:
 		}
 		// Network and guard first, containers last: what a node needs is
 		// made before it and removed after it, so in this order a sample

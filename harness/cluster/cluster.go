@@ -15,9 +15,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
@@ -289,17 +289,19 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name, kubec
 		return err
 	case <-ctx.Done():
 	}
-	giveUp := time.After(createGiveUp)
-	for {
-		_ = p.Delete(name, kubeconfigPath)
+	returned := func(context.Context) (bool, error) {
 		select {
 		case <-done:
-			return ctx.Err()
-		case <-giveUp:
-			return fmt.Errorf("%w (kind's create had not returned %s later)", ctx.Err(), createGiveUp)
-		case <-time.After(time.Second):
+			return true, nil
+		default:
 		}
+		_ = p.Delete(name, kubeconfigPath)
+		return false, nil
 	}
+	if err := wait.PollUntilContextTimeout(context.WithoutCancel(ctx), time.Second, createGiveUp, true, returned); err != nil {
+		return fmt.Errorf("%w (kind's create had not returned %s later)", ctx.Err(), createGiveUp)
+	}
+	return ctx.Err()
 }
 
 // createGiveUp bounds the wait for an interrupted create: Ginkgo's own
@@ -420,15 +422,6 @@ func Remove(ctx context.Context, name string, log io.Writer) error {
 	}
 	fmt.Fprintf(log, "[cluster] removed cluster %q and what the suite made for it (%s)\n", name, time.Since(start).Round(100*time.Millisecond))
 	return nil
-}
-
-// NodeContainers lists the cluster's node containers by name.
-func NodeContainers(ctx context.Context, name string) ([]string, error) {
-	out, err := docker.Run(ctx, "ps", "--all", "--filter", "label="+nodeLabel+"="+name, "--format", "{{.Names}}")
-	if err != nil || out == "" {
-		return nil, err
-	}
-	return strings.Fields(out), nil
 }
 
 func kindContext(name string) string { return "kind-" + name }

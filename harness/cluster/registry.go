@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
@@ -48,37 +50,31 @@ func startRegistry(ctx context.Context, built images.Built, n Names) error {
 // this machine) until each manifest answers with the digest the build pushed.
 func waitServing(ctx context.Context, base string, images map[string]string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(registryServing)
 	var repoTags []string
 	for rt := range images {
 		repoTags = append(repoTags, rt)
 	}
 	sort.Strings(repoTags)
-	last := ""
+	ctx, cancel := context.WithTimeout(ctx, registryServing)
+	defer cancel()
 	for _, rt := range repoTags {
 		repo, tag, _ := strings.Cut(rt, ":")
-		for {
+		last := ""
+		err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodHead, base+"/v2/"+repo+"/manifests/"+tag, nil)
 			req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
 			resp, err := client.Do(req)
-			if err == nil {
-				resp.Body.Close()
-				got := resp.Header.Get("Docker-Content-Digest")
-				if resp.StatusCode == http.StatusOK && got == images[rt] {
-					break
-				}
-				last = fmt.Sprintf("HTTP %d, digest %q, want %s", resp.StatusCode, got, images[rt])
-			} else {
+			if err != nil {
 				last = err.Error()
+				return false, nil
 			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("local registry does not serve %s after %s (last: %s): run 'make images' to rebuild", rt, registryServing, last)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(250 * time.Millisecond):
-			}
+			resp.Body.Close()
+			got := resp.Header.Get("Docker-Content-Digest")
+			last = fmt.Sprintf("HTTP %d, digest %q, want %s", resp.StatusCode, got, images[rt])
+			return resp.StatusCode == http.StatusOK && got == images[rt], nil
+		})
+		if err != nil {
+			return fmt.Errorf("local registry does not serve %s after %s (last: %s): run 'make images' to rebuild", rt, registryServing, last)
 		}
 	}
 	return nil

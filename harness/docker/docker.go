@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // Why the engine cannot be used, as Ping reports it.
@@ -47,7 +48,7 @@ func Run(ctx context.Context, args ...string) (string, error) {
 	if err := cmd.Run(); err != nil {
 		// Lead with what went wrong (a tool's klog header stripped), then
 		// the command: a one-line summary keeps the beginning.
-		msg := strings.Join(strings.Fields(klogPrefix.ReplaceAllString(stderr.String(), "")), " ")
+		msg := oneline.Collapse(oneline.StripLogPrefix(stderr.String()))
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -58,9 +59,6 @@ func Run(ctx context.Context, args ...string) (string, error) {
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }
-
-// klogPrefix is klog's header on a line (crictl and kubectl log with it).
-var klogPrefix = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^ \]]+\] `)
 
 // Exists says whether a container or network of that name exists.
 func Exists(ctx context.Context, kind, name string) bool {

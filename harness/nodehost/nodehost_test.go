@@ -313,6 +313,11 @@ func TestParse(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].Target != "/sys/fs/cgroup/a b" || !slices.Equal(ms[0].Options, []string{"rw", "hugetlb"}) {
 		t.Errorf("got %+v, %v", ms, err)
 	}
+	for in, want := range map[string]string{`/a\040b/c`: "/a b/c", `/plain`: "/plain", `/tab\011x`: "/tab\tx", `/short\04`: `/short\04`} {
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		}
+	}
 	if _, err := ParseMountinfo("not a mount\n"); err == nil {
 		t.Error("a line without ' - ' is refused")
 	}

@@ -2,16 +2,19 @@ package preflight
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
+	"sigs.k8s.io/e2e-framework/klient/k8s"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // Manifests parses each chapter's manifests (from dir, or the embedded
@@ -26,15 +29,15 @@ func Manifests(dir string) error {
 				return problem("point MANIFESTS at the book's repository (or its "+c.ID+" folder), which has "+m.File, "manifest %s does not exist", path)
 			}
 			if err != nil {
-				return problem(fix, "manifest %s: %s", path, firstLine(err.Error()))
+				return problem(fix, "manifest %s: %s", path, oneline.First(err.Error()))
 			}
 			objs, err := Decode(raw)
 			if err != nil {
-				return problem(fix, "manifest %s: %s", path, firstLine(err.Error()))
+				return problem(fix, "manifest %s: %s", path, oneline.First(err.Error()))
 			}
 			found := false
 			for _, o := range objs {
-				if o.GetKind() == m.Kind && o.GetName() == m.Name {
+				if o.GetObjectKind().GroupVersionKind().Kind == m.Kind && o.GetName() == m.Name {
 					found = true
 				}
 			}
@@ -46,39 +49,32 @@ func Manifests(dir string) error {
 	return nil
 }
 
-// Decode parses every YAML document of a manifest into objects that each
-// name their apiVersion, kind and name, as kubectl apply needs them to.
-func Decode(raw []byte) ([]*unstructured.Unstructured, error) {
-	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		err := d.Decode(&m)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue // an empty document between two ---
-		}
-		o := &unstructured.Unstructured{Object: m}
+// Decode parses every YAML document of a manifest with e2e-framework's
+// decoder (typed where the kind is known, unstructured otherwise), and
+// checks each object names its apiVersion, kind and name, as kubectl apply
+// needs them to.
+func Decode(raw []byte) ([]k8s.Object, error) {
+	objs, err := decoder.DecodeAll(context.Background(), bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		gvk := o.GetObjectKind().GroupVersionKind()
 		var missing []string
-		for what, v := range map[string]string{"apiVersion": o.GetAPIVersion(), "kind": o.GetKind(), "metadata.name": o.GetName()} {
+		for what, v := range map[string]string{"apiVersion": gvk.Version, "kind": gvk.Kind, "metadata.name": o.GetName()} {
 			if v == "" {
 				missing = append(missing, what)
 			}
 		}
 		if len(missing) > 0 {
+			sort.Strings(missing)
 			return nil, fmt.Errorf("an object has no %s", strings.Join(missing, ", "))
 		}
-		out = append(out, o)
 	}
-	if len(out) == 0 {
+	if len(objs) == 0 {
 		return nil, errors.New("manifest has no objects")
 	}
-	return out, nil
+	return objs, nil
 }
 
 // ReplaceImages checks E2E_REPLACE_IMAGES: each entry names one of the

@@ -27,6 +27,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // Problem is a bad input, said in one line.
@@ -36,7 +38,7 @@ type Problem struct {
 }
 
 func (p *Problem) Error() string {
-	return strings.TrimSuffix(oneLine(p.What), ".") + "; " + oneLine(p.Do)
+	return strings.TrimSuffix(oneline.Collapse(p.What), ".") + "; " + oneline.Collapse(p.Do)
 }
 
 func problem(do, format string, args ...any) *Problem {
@@ -81,7 +83,7 @@ func Kubeconfig(kubeconfig, contextName string) (*Target, error) {
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: contextName})
 	raw, err := loader.RawConfig()
 	if err != nil {
-		return nil, problem("fix the file or point KUBECONFIG at another one", "kubeconfig %s cannot be read: %s", strings.Join(files, ":"), firstLine(err.Error()))
+		return nil, problem("fix the file or point KUBECONFIG at another one", "kubeconfig %s cannot be read: %s", strings.Join(files, ":"), oneline.First(err.Error()))
 	}
 	use := contextName
 	if use == "" {
@@ -95,7 +97,7 @@ func Kubeconfig(kubeconfig, contextName string) (*Target, error) {
 	}
 	cfg, err := loader.ClientConfig()
 	if err != nil {
-		return nil, problem("fix context "+use+" in the kubeconfig", "kubeconfig %s, context %q: %s", strings.Join(files, ":"), use, firstLine(err.Error()))
+		return nil, problem("fix context "+use+" in the kubeconfig", "kubeconfig %s, context %q: %s", strings.Join(files, ":"), use, oneline.First(err.Error()))
 	}
 	return &Target{Files: files, Context: use, Server: cfg.Host, Config: cfg}, nil
 }
@@ -103,7 +105,7 @@ func Kubeconfig(kubeconfig, contextName string) (*Target, error) {
 // kubeconfigCause says why a file is not a kubeconfig without the Go type
 // dump client-go's decoder puts in its message.
 func kubeconfigCause(err error) string {
-	msg := firstLine(err.Error())
+	msg := oneline.First(err.Error())
 	if strings.Contains(msg, "couldn't get version/kind") {
 		return "not a kubeconfig (no apiVersion and kind: Config)"
 	}
@@ -129,7 +131,7 @@ func Reachable(ctx context.Context, t *Target, within time.Duration) (*version.I
 	cfg.Timeout = within
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return nil, problem("fix context "+t.Context+" in the kubeconfig", "context %q: %s", t.Context, firstLine(err.Error()))
+		return nil, problem("fix context "+t.Context+" in the kubeconfig", "context %q: %s", t.Context, oneline.First(err.Error()))
 	}
 	info, err := dc.ServerVersion()
 	if err == nil {
@@ -150,7 +152,7 @@ func networkCause(err error) string {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	return firstLine(err.Error())
+	return oneline.First(err.Error())
 }
 
 // Docker says whether the docker CLI is installed and its engine answers,
@@ -205,25 +207,9 @@ func allLabels(specs [][]string) []string {
 func ginkgoCause(err error) string {
 	var gerr types.GinkgoError
 	if errors.As(err, &gerr) {
-		return lastLine(markup.ReplaceAllString(gerr.Message, ""))
+		return oneline.Last(markup.ReplaceAllString(gerr.Message, ""))
 	}
-	return firstLine(err.Error())
+	return oneline.First(err.Error())
 }
 
 var markup = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
-func firstLine(s string) string {
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return line
-		}
-	}
-	return ""
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

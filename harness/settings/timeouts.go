@@ -45,9 +45,6 @@ type Timeouts struct {
 	// own default is 2 s, which a loaded node exceeds when stopping a
 	// container; measured here up to several seconds under load).
 	RuntimeCall time.Duration
-	// NamespaceGone bounds one spec namespace leaving Terminating after its
-	// deletion (measured: 1-6 s).
-	NamespaceGone time.Duration
 	// Chapter bounds a whole chapter spec; Spec a whole cluster check.
 	Chapter time.Duration
 	Spec    time.Duration
@@ -75,7 +72,6 @@ func DefaultTimeouts() Timeouts {
 		PortForward:    60 * time.Second,
 		Kubectl:        60 * time.Second,
 		RuntimeCall:    60 * time.Second,
-		NamespaceGone:  2 * time.Minute,
 		Chapter:        5 * time.Minute,
 		Spec:           5 * time.Minute,
 		ClusterDown:    3 * time.Minute,
@@ -104,7 +100,7 @@ func TimeoutsFromEnv() (Timeouts, error) {
 func (t Timeouts) Scaled(f float64) Timeouts {
 	s := func(d *time.Duration) { *d = time.Duration(float64(*d) * f) }
 	for _, d := range []*time.Duration{&t.ClusterUp, &t.NodeReady, &t.SystemPods, &t.PodReady, &t.SelfHeal, &t.Controller,
-		&t.PortForward, &t.Kubectl, &t.RuntimeCall, &t.NamespaceGone, &t.Chapter, &t.Spec, &t.ClusterDown, &t.NamespacesGone} {
+		&t.PortForward, &t.Kubectl, &t.RuntimeCall, &t.Chapter, &t.Spec, &t.ClusterDown, &t.NamespacesGone} {
 		s(d)
 	}
 	t.Scale *= f

@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -191,36 +192,37 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, runID string) error
 
 // WaitGone waits until no namespace labelled with the run's ID is left (they
 // linger in Terminating while their pods stop), and names those still there
-// when it gives up.
+// when it gives up; it stops at once when stuck says why none can go.
 func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within time.Duration, poll time.Duration, stuck func(context.Context) string) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
 	var left []string
-	for {
+	why := ""
+	err := wait.PollUntilContextTimeout(ctx, poll, within, true, func(ctx context.Context) (bool, error) {
 		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + runID})
-		if err == nil {
-			left = left[:0]
-			for _, ns := range list.Items {
-				left = append(left, ns.Name+"("+string(ns.Status.Phase)+")")
-			}
-			if len(left) == 0 {
-				return nil
-			}
-			if stuck != nil {
-				if why := stuck(ctx); why != "" {
-					sort.Strings(left)
-					return fmt.Errorf("namespaces of run %s cannot be deleted: %s: %v", runID, why, left)
-				}
+		if err != nil {
+			return false, nil // the API server's hiccup: look again
+		}
+		left = left[:0]
+		for _, ns := range list.Items {
+			left = append(left, ns.Name+"("+string(ns.Status.Phase)+")")
+		}
+		if len(left) > 0 && stuck != nil {
+			if why = stuck(ctx); why != "" {
+				return false, errStuck
 			}
 		}
-		select {
-		case <-ctx.Done():
-			sort.Strings(left)
-			return fmt.Errorf("namespaces of run %s still there after %s: %v", runID, within, left)
-		case <-time.After(poll):
-		}
+		return len(left) == 0, nil
+	})
+	sort.Strings(left)
+	switch {
+	case err == nil:
+		return nil
+	case why != "":
+		return fmt.Errorf("namespaces of run %s cannot be deleted: %s: %v", runID, why, left)
 	}
+	return fmt.Errorf("namespaces of run %s still there after %s: %v", runID, within, left)
 }
+
+var errStuck = errors.New("stuck")
 
 // Heartbeat renews the heartbeat of the namespaces names returns (this
 // process's live ones) every HeartbeatEvery until ctx ends. A namespace that

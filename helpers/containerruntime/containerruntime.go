@@ -19,7 +19,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // ErrUnreachable says this machine cannot talk to the Pod's runtime (a
@@ -50,53 +55,97 @@ const (
 	namespaceLabel = "io.kubernetes.pod.namespace"
 )
 
-// Remove removes the container named container of pod through the runtime
-// of the pod's node. Each runtime call is bounded by call (crictl's own
-// default of 2 s is too short for a loaded node stopping a container).
-func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
+// tool is a runtime's command-line tool where this machine reaches it:
+// inside a kind node, through kind's node API (which runs `docker exec` in
+// the node container), or this machine's own docker.
+type tool struct {
+	node nodes.Node // nil: this machine
+	name string     // crictl or docker
+}
+
+// run runs the tool with a deadline a little past the runtime's own, so the
+// runtime's answer, not a killed client, says what happened.
+func (t tool) run(ctx context.Context, call time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, call+15*time.Second)
+	defer cancel()
+	if t.node == nil {
+		return docker.Run(ctx, args...)
+	}
+	return cluster.InNode(ctx, t.node, t.name, args...)
+}
+
+// line is the command as a reader would type it on this machine.
+func (t tool) line(args ...string) string {
+	if t.node == nil {
+		return "docker " + strings.Join(args, " ")
+	}
+	return "docker exec " + t.node.String() + " " + t.name + " " + strings.Join(args, " ")
+}
+
+// reach finds how this machine reaches the runtime of the Pod's node: a
+// kind node container here (crictl or the node's own docker inside it), or
+// this machine's Docker when the Pod is docker:// and that Docker holds its
+// container (Docker Desktop). ErrUnreachable otherwise.
+func reach(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (t tool, scheme, raw string, err error) {
 	id := containerID(pod, container)
 	if id == "" {
-		return Removal{}, fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
+		return tool{}, "", "", fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
 	}
-	scheme, raw, _ := strings.Cut(id, "://")
+	scheme, raw, _ = strings.Cut(id, "://")
+	t, err = reachRuntime(ctx, pod, scheme, raw, call)
+	return t, scheme, raw, err
+}
+
+func reachRuntime(ctx context.Context, pod *corev1.Pod, scheme, raw string, call time.Duration) (tool, error) {
 	if err := docker.Ping(ctx); err != nil {
-		return Removal{}, fmt.Errorf("%w: no Docker engine on this machine to reach node %s (%v)", ErrUnreachable, pod.Spec.NodeName, err)
+		return tool{}, fmt.Errorf("%w: no Docker engine on this machine to reach node %s (%v)", ErrUnreachable, pod.Spec.NodeName, err)
 	}
-	node := pod.Spec.NodeName
-	kindNode := isKindNode(ctx, node)
-	labels := []string{containerLabel + "=" + container, namespaceLabel + "=" + pod.Namespace, podLabel + "=" + pod.Name}
+	node, kind := cluster.KindNode(ctx, pod.Spec.NodeName)
 	switch {
-	case scheme == "containerd" && kindNode:
-		return viaCrictl(ctx, node, raw, labels, call)
-	case scheme == "docker" && kindNode:
+	case scheme == "containerd" && kind:
+		return tool{node: node, name: "crictl"}, nil
+	case scheme == "docker" && kind:
 		// A node container running its own Docker engine (dockershim).
-		return viaDocker(ctx, []string{"exec", node, "docker"}, raw, labels, call)
+		return tool{node: node, name: "docker"}, nil
 	case scheme == "docker":
 		// Docker Desktop and the like: the node's engine is this
 		// machine's, if this machine's Docker holds the container. A
 		// minikube VM's or a remote node's Docker is reached from the node.
-		if _, err := runBounded(ctx, call, "container", "inspect", "--format", "{{.ID}}", raw); err != nil && strings.Contains(strings.ToLower(err.Error()), "no such") {
-			return Removal{}, fmt.Errorf("%w: this machine's Docker holds no container %s", ErrUnreachable, Short(raw))
+		if _, err := (tool{name: "docker"}).run(ctx, call, "container", "inspect", "--format", "{{.ID}}", raw); err != nil && strings.Contains(strings.ToLower(err.Error()), "no such") {
+			return tool{}, fmt.Errorf("%w: this machine's Docker holds no container %s", ErrUnreachable, Short(raw))
 		}
-		return viaDocker(ctx, nil, raw, labels, call)
+		return tool{name: "docker"}, nil
 	case scheme == "containerd":
-		return Removal{}, fmt.Errorf("%w: node %s is not a kind node container on this machine", ErrUnreachable, node)
+		return tool{}, fmt.Errorf("%w: node %s is not a kind node container on this machine", ErrUnreachable, pod.Spec.NodeName)
 	}
-	return Removal{}, fmt.Errorf("%w: no way to remove a %q container", ErrUnreachable, scheme)
+	return tool{}, fmt.Errorf("%w: no way to reach a %q runtime", ErrUnreachable, scheme)
+}
+
+// Remove removes the container named container of pod through the runtime
+// of the pod's node. Each runtime call is bounded by call (crictl's own
+// default of 2 s is too short for a loaded node stopping a container).
+func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
+	t, _, raw, err := reach(ctx, pod, container, call)
+	if err != nil {
+		return Removal{}, err
+	}
+	labels := []string{containerLabel + "=" + container, namespaceLabel + "=" + pod.Namespace, podLabel + "=" + pod.Name}
+	if t.name == "crictl" {
+		return viaCrictl(ctx, t, raw, labels, call)
+	}
+	return viaDocker(ctx, t, raw, labels, call)
 }
 
 // viaCrictl is the chapter's step on containerd, inside the kind node.
-func viaCrictl(ctx context.Context, node, id string, labels []string, call time.Duration) (Removal, error) {
-	crictl := func(args ...string) []string {
-		return append([]string{"exec", node, "crictl", "--timeout", call.String()}, args...)
-	}
+func viaCrictl(ctx context.Context, t tool, id string, labels []string, call time.Duration) (Removal, error) {
+	crictl := func(args ...string) []string { return append([]string{"--timeout", call.String()}, args...) }
 	r := Removal{Runtime: "containerd", Path: "host runtime"}
 	find := crictl("ps", "--quiet")
 	for _, l := range labels {
 		find = append(find, "--label", l)
 	}
-	found, err := runBounded(ctx, call, find...)
-	r.Commands = append(r.Commands, "docker "+strings.Join(find, " "))
+	r.Commands = append(r.Commands, t.line(find...))
+	found, err := t.run(ctx, call, find...)
 	if err != nil {
 		return r, err
 	}
@@ -104,55 +153,45 @@ func viaCrictl(ctx context.Context, node, id string, labels []string, call time.
 		return r, err
 	}
 	rm := crictl("rm", "--force", id)
-	r.Commands = append(r.Commands, "docker "+strings.Join(rm, " "))
-	_, rmErr := runBounded(ctx, call, rm...)
+	r.Commands = append(r.Commands, t.line(rm...))
+	_, rmErr := t.run(ctx, call, rm...)
 	if rmErr == nil {
 		return r, nil
 	}
 	// crictl's deadline may pass while containerd still stops and removes
 	// the container: what counts is whether it is gone.
-	if _, err := runBounded(ctx, call, crictl("inspect", id)...); err != nil && strings.Contains(err.Error(), "not found") {
-		r.Note = "the runtime reported " + firstLine(rmErr.Error()) + ", and the container is gone"
+	if _, err := t.run(ctx, call, crictl("inspect", id)...); err != nil && strings.Contains(err.Error(), "not found") {
+		r.Note = "the runtime reported " + oneline.First(rmErr.Error()) + ", and the container is gone"
 		return r, nil
 	}
 	return r, rmErr
 }
 
-// viaDocker is the notes' command: ls by label, then rm -f. prefix runs the
-// docker CLI elsewhere (inside a node container).
-func viaDocker(ctx context.Context, prefix []string, id string, labels []string, call time.Duration) (Removal, error) {
+// viaDocker is the notes' command: ls by label, then rm -f.
+func viaDocker(ctx context.Context, t tool, id string, labels []string, call time.Duration) (Removal, error) {
 	r := Removal{Runtime: "docker", Path: "host runtime"}
-	find := append(append([]string{}, prefix...), "container", "ls", "--quiet", "--no-trunc")
+	find := []string{"container", "ls", "--quiet", "--no-trunc"}
 	for _, l := range labels {
 		find = append(find, "--filter", "label="+l)
 	}
-	r.Commands = append(r.Commands, "docker "+strings.Join(find, " "))
-	found, err := runBounded(ctx, call, find...)
+	r.Commands = append(r.Commands, t.line(find...))
+	found, err := t.run(ctx, call, find...)
 	if err != nil {
 		return r, err
 	}
 	if err := expectOne(found, id); err != nil {
 		return r, err
 	}
-	rm := append(append([]string{}, prefix...), "container", "rm", "--force", id)
-	r.Commands = append(r.Commands, "docker "+strings.Join(rm, " "))
-	if _, err := runBounded(ctx, call, rm...); err != nil {
-		inspect := append(append([]string{}, prefix...), "container", "inspect", id)
-		if _, ierr := runBounded(ctx, call, inspect...); ierr != nil && strings.Contains(strings.ToLower(ierr.Error()), "no such") {
-			r.Note = "the runtime reported " + firstLine(err.Error()) + ", and the container is gone"
+	rm := []string{"container", "rm", "--force", id}
+	r.Commands = append(r.Commands, t.line(rm...))
+	if _, err := t.run(ctx, call, rm...); err != nil {
+		if _, ierr := t.run(ctx, call, "container", "inspect", id); ierr != nil && strings.Contains(strings.ToLower(ierr.Error()), "no such") {
+			r.Note = "the runtime reported " + oneline.First(err.Error()) + ", and the container is gone"
 			return r, nil
 		}
 		return r, err
 	}
 	return r, nil
-}
-
-// runBounded runs docker with a deadline a little past the runtime's own,
-// so the runtime's answer, not a killed client, says what happened.
-func runBounded(ctx context.Context, call time.Duration, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, call+15*time.Second)
-	defer cancel()
-	return docker.Run(ctx, args...)
 }
 
 // expectOne checks that the label filter found exactly the Pod's container,
@@ -181,11 +220,6 @@ func containerID(pod *corev1.Pod, container string) string {
 	return ""
 }
 
-func isKindNode(ctx context.Context, name string) bool {
-	out, err := docker.Run(ctx, "inspect", "--type", "container", "--format", `{{index .Config.Labels "io.x-k8s.kind.role"}}`, name)
-	return err == nil && out != "" && out != "<no value>"
-}
-
 // Short is the first 13 characters of a container ID, as crictl prints it.
 func Short(id string) string {
 	if _, raw, ok := strings.Cut(id, "://"); ok {
@@ -197,23 +231,16 @@ func Short(id string) string {
 	return id
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 // KubeletLog is what the kubelet of a kind node on this machine logged since
 // a time about a pod (its UID) or a container, for a failed self-healing
 // claim's evidence: whether the kubelet saw the container go. "" when the
 // node is not a kind node here.
 func KubeletLog(ctx context.Context, node string, since time.Time, match ...string) string {
-	if !isKindNode(ctx, node) {
+	n, ok := cluster.KindNode(ctx, node)
+	if !ok {
 		return ""
 	}
-	out, err := docker.Run(ctx, "exec", node, "journalctl", "-u", "kubelet", "--no-pager", "-o", "short-precise",
+	out, err := cluster.InNode(ctx, n, "journalctl", "-u", "kubelet", "--no-pager", "-o", "short-precise",
 		"--since", since.UTC().Format("2006-01-02 15:04:05"), "--utc")
 	if err != nil {
 		return "(kubelet log: " + err.Error() + ")"

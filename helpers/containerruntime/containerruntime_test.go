@@ -25,7 +25,8 @@ func fakeDocker(t *testing.T, rmOutcome string) string {
 echo "$*" >> ` + log + `
 case "$*" in
   version*) echo 28.2.2 ;;
-  "inspect --type container"*) echo control-plane ;;
+  "ps -a --filter label=io.x-k8s.kind.cluster --format"*) echo kiamol-e2e ;;
+  "ps -a --filter label=io.x-k8s.kind.cluster=kiamol-e2e --format"*) echo kiamol-e2e-control-plane ;;
   *"crictl --timeout 1m0s ps --quiet"*) echo ` + id[:13] + ` ;;
   *"crictl --timeout 1m0s rm --force"*)
     case "` + rmOutcome + `" in
@@ -62,8 +63,8 @@ func TestRemoveFindsByLabelThenRemoves(t *testing.T) {
 	raw, _ := os.ReadFile(calls)
 	got := string(raw)
 	for _, want := range []string{
-		"exec kiamol-e2e-control-plane crictl --timeout 1m0s ps --quiet --label io.kubernetes.container.name=hello-kiamol --label io.kubernetes.pod.namespace=pods-x --label io.kubernetes.pod.name=hello-kiamol",
-		"exec kiamol-e2e-control-plane crictl --timeout 1m0s rm --force " + id,
+		"exec --privileged kiamol-e2e-control-plane crictl --timeout 1m0s ps --quiet --label io.kubernetes.container.name=hello-kiamol --label io.kubernetes.pod.namespace=pods-x --label io.kubernetes.pod.name=hello-kiamol",
+		"exec --privileged kiamol-e2e-control-plane crictl --timeout 1m0s rm --force " + id,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no call %q in:\n%s", want, got)
@@ -123,7 +124,8 @@ func fakeDockerScript(t *testing.T, arms string) {
 // The containerID claim's independent account: the node's containerd holds
 // a container under exactly that ID and calls itself containerd.
 func TestInspectAsksTheNodesRuntime(t *testing.T) {
-	fakeDockerScript(t, `  "inspect --type container"*) echo control-plane ;;
+	fakeDockerScript(t, `  "ps -a --filter label=io.x-k8s.kind.cluster --format"*) echo kiamol-e2e ;;
+  "ps -a --filter label=io.x-k8s.kind.cluster=kiamol-e2e --format"*) echo kiamol-e2e-control-plane ;;
   *"crictl --timeout 1m0s inspect `+id+`") echo '{"status":{"id":"`+id+`","state":"CONTAINER_RUNNING"}}' ;;
   *"crictl --timeout 1m0s version") printf 'Version:  0.1.0\nRuntimeName:  containerd\nRuntimeVersion:  1.6.20\nRuntimeApiVersion:  v1\n' ;;`)
 	h, err := Inspect(context.Background(), runningPod(), "hello-kiamol", time.Minute)
@@ -136,7 +138,7 @@ func TestInspectAsksTheNodesRuntime(t *testing.T) {
 // minikube VM's Docker, a remote node's) is not this machine's to reach:
 // ErrUnreachable, so the claim goes through the node instead of failing.
 func TestADockerPodThisMachineDoesNotHoldIsUnreachable(t *testing.T) {
-	fakeDockerScript(t, `  "inspect --type container"*) echo 'Error: No such container: minikube' >&2; exit 1 ;;
+	fakeDockerScript(t, `  "ps -a --filter label=io.x-k8s.kind.cluster --format"*) ;;
   "container inspect --format {{.ID}} `+id+`") echo 'Error: No such container: `+id+`' >&2; exit 1 ;;`)
 	pod := runningPod()
 	pod.Spec.NodeName = "minikube"

@@ -10,7 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // Held is what a node's container runtime says of one of its containers,
@@ -31,65 +31,43 @@ type Held struct {
 // it (a remote node, a docker:// Pod whose container this machine's Docker
 // does not hold).
 func Inspect(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Held, error) {
-	id := containerID(pod, container)
-	if id == "" {
-		return Held{}, fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
+	t, _, raw, err := reach(ctx, pod, container, call)
+	if err != nil {
+		return Held{}, err
 	}
-	scheme, raw, _ := strings.Cut(id, "://")
-	if err := docker.Ping(ctx); err != nil {
-		return Held{}, fmt.Errorf("%w: no Docker engine on this machine to reach node %s (%v)", ErrUnreachable, pod.Spec.NodeName, err)
-	}
-	node := pod.Spec.NodeName
-	kindNode := isKindNode(ctx, node)
 	h := Held{Path: "host runtime"}
-	switch {
-	case scheme == "containerd" && kindNode:
-		crictl := []string{"exec", node, "crictl", "--timeout", call.String()}
-		inspect := append(append([]string{}, crictl...), "inspect", raw)
-		version := append(append([]string{}, crictl...), "version")
-		h.Commands = []string{"docker " + strings.Join(inspect, " "), "docker " + strings.Join(version, " ")}
-		out, err := runBounded(ctx, call, inspect...)
+	if t.name == "crictl" {
+		inspect := []string{"--timeout", call.String(), "inspect", raw}
+		version := []string{"--timeout", call.String(), "version"}
+		h.Commands = []string{t.line(inspect...), t.line(version...)}
+		out, err := t.run(ctx, call, inspect...)
 		if err != nil {
 			return h, fmt.Errorf("the node's containerd does not hold container %s: %w", Short(raw), err)
 		}
 		if h.ID, err = crictlStatusID(out); err != nil {
 			return h, err
 		}
-		v, err := runBounded(ctx, call, version...)
+		v, err := t.run(ctx, call, version...)
 		if err != nil {
 			return h, err
 		}
 		h.Runtime, h.Version = crictlVersion(v)
 		return h, nil
-	case scheme == "docker":
-		var prefix []string
-		if kindNode {
-			// A node container running its own Docker Engine (dockershim).
-			prefix = []string{"exec", node, "docker"}
-		}
-		inspect := append(append([]string{}, prefix...), "container", "inspect", "--format", "{{.ID}}", raw)
-		version := append(append([]string{}, prefix...), "version", "--format", "{{.Server.Version}}")
-		h.Commands = []string{"docker " + strings.Join(inspect, " "), "docker " + strings.Join(version, " ")}
-		out, err := runBounded(ctx, call, inspect...)
-		if err != nil {
-			if !kindNode && strings.Contains(strings.ToLower(err.Error()), "no such") {
-				// Not this machine's Docker (a minikube VM, a remote
-				// node): the node's own runtime must be asked.
-				return h, fmt.Errorf("%w: this machine's Docker holds no container %s", ErrUnreachable, Short(raw))
-			}
-			return h, fmt.Errorf("the node's Docker does not hold container %s: %w", Short(raw), err)
-		}
-		h.ID = strings.TrimSpace(out)
-		v, err := runBounded(ctx, call, version...)
-		if err != nil {
-			return h, err
-		}
-		h.Runtime, h.Version = "docker", strings.TrimSpace(v)
-		return h, nil
-	case scheme == "containerd":
-		return h, fmt.Errorf("%w: node %s is not a kind node container on this machine", ErrUnreachable, node)
 	}
-	return h, fmt.Errorf("%w: no way to ask a %q runtime", ErrUnreachable, scheme)
+	inspect := []string{"container", "inspect", "--format", "{{.ID}}", raw}
+	version := []string{"version", "--format", "{{.Server.Version}}"}
+	h.Commands = []string{t.line(inspect...), t.line(version...)}
+	out, err := t.run(ctx, call, inspect...)
+	if err != nil {
+		return h, fmt.Errorf("the node's Docker does not hold container %s: %w", Short(raw), err)
+	}
+	h.ID = strings.TrimSpace(out)
+	v, err := t.run(ctx, call, version...)
+	if err != nil {
+		return h, err
+	}
+	h.Runtime, h.Version = "docker", strings.TrimSpace(v)
+	return h, nil
 }
 
 // InspectThroughNode asks the runtime from the node itself: a privileged
@@ -119,7 +97,7 @@ RuntimeVersion: {{.Server.Version}}'`, raw)
 	}
 	m := heldLine.FindStringSubmatch(said)
 	if m == nil {
-		return h, fmt.Errorf("the node's runtime does not hold container %s: %s", Short(raw), oneLine(said))
+		return h, fmt.Errorf("the node's runtime does not hold container %s: %s", Short(raw), oneline.Collapse(said))
 	}
 	h.ID = m[1]
 	h.Runtime, h.Version = crictlVersion(said)
@@ -136,7 +114,7 @@ func crictlStatusID(out string) (string, error) {
 		} `json:"status"`
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Status.ID == "" {
-		return "", fmt.Errorf("crictl inspect printed no container ID: %.120s", oneLine(out))
+		return "", fmt.Errorf("crictl inspect printed no container ID: %.120s", oneline.Collapse(out))
 	}
 	return v.Status.ID, nil
 }

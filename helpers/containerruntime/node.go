@@ -10,9 +10,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // ErrRefused says the cluster will not run a privileged Pod on the node
@@ -65,7 +68,7 @@ func ThroughNode(ctx context.Context, in NodePod, pod *corev1.Pod, container str
 		return r, err
 	}
 	if !strings.Contains(said, raw[:12]) {
-		return r, fmt.Errorf("the debugging pod on node %s removed other containers than the Pod's %s: %s", pod.Spec.NodeName, Short(id), oneLine(said))
+		return r, fmt.Errorf("the debugging pod on node %s removed other containers than the Pod's %s: %s", pod.Spec.NodeName, Short(id), oneline.Collapse(said))
 	}
 	return r, nil
 }
@@ -100,7 +103,7 @@ func onNode(ctx context.Context, in NodePod, node, script string) (said, command
 		if strings.Contains(said, "not found") && (strings.Contains(said, "crictl") || strings.Contains(said, "docker")) && !strings.Contains(said, "found: ") && !strings.Contains(said, "held: ") {
 			return said, command, fmt.Errorf("%w: node %s has no runtime tool: %s", ErrRefused, node, said)
 		}
-		return said, command, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, node, oneLine(said))
+		return said, command, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, node, oneline.Collapse(said))
 	}
 	return said, command, nil
 }
@@ -113,32 +116,26 @@ func refusal(msg string) bool {
 
 // waitFinished waits until the debugging Pod has run to its end.
 func waitFinished(ctx context.Context, in NodePod, name string) (*corev1.Pod, error) {
-	ctx, cancel := context.WithTimeout(ctx, in.Done)
-	defer cancel()
 	var last *corev1.Pod
-	for {
+	err := wait.PollUntilContextTimeout(ctx, in.Poll, in.Done, true, func(ctx context.Context) (bool, error) {
 		p, err := in.Clientset.CoreV1().Pods(in.Kubectl.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-				return p, nil
-			}
+		if err != nil {
+			return false, nil // not there yet, or the API server's hiccup
 		}
-		select {
-		case <-ctx.Done():
-			state := "not seen"
-			if last != nil {
-				state = string(last.Status.Phase)
-				for _, cs := range last.Status.ContainerStatuses {
-					if cs.State.Waiting != nil {
-						state += " (" + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message + ")"
-					}
-				}
+		last = p
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, nil
+	})
+	if err == nil {
+		return last, nil
+	}
+	state := "not seen"
+	if last != nil {
+		state = string(last.Status.Phase)
+		for _, cs := range last.Status.ContainerStatuses {
+			if cs.State.Waiting != nil {
+				state += " (" + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message + ")"
 			}
-			return nil, fmt.Errorf("the debugging pod %s did not finish within %s: %s", name, in.Done, state)
-		case <-time.After(in.Poll):
 		}
 	}
+	return nil, fmt.Errorf("the debugging pod %s did not finish within %s: %s", name, in.Done, state)
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

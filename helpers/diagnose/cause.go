@@ -247,7 +247,7 @@ func notReadyPod(ctx context.Context, h *Health, d *appsv1.Deployment) *corev1.P
 	sort.Slice(items, func(i, j int) bool { return items[i].CreationTimestamp.Before(&items[j].CreationTimestamp) })
 	for i := range items {
 		p := &items[i]
-		if p.DeletionTimestamp == nil && !(p.Status.Phase == corev1.PodRunning && PodReady(p)) {
+		if p.DeletionTimestamp == nil && !Ready(p) {
 			return p
 		}
 	}

@@ -3,35 +3,19 @@
 package diagnose
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
-// PodReady says whether the pod's Ready condition is True.
-func PodReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// NodeReady says whether the node's Ready condition is True.
-func NodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+// Ready says whether a Pod is Running and Ready, as kubectl judges
+// readiness (podutils.IsPodReady: its Ready condition is True).
+func Ready(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodRunning && podutils.IsPodReady(p)
 }
 
 // DescribePod is one line with what explains a pod that is not Ready: its
@@ -41,7 +25,7 @@ func DescribePod(p *corev1.Pod) string {
 		return "<no pod>"
 	}
 	var parts []string
-	parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s ready=%v", p.Namespace, p.Name, p.Status.Phase, PodReady(p)))
+	parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s ready=%v", p.Namespace, p.Name, p.Status.Phase, podutils.IsPodReady(p)))
 	// Containers first: their waiting reason (ErrImagePull, CrashLoopBackOff)
 	// is the cause, and a one-line summary may keep only the beginning.
 	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
@@ -81,28 +65,6 @@ func DescribePods(pods []corev1.Pod) string {
 	var lines []string
 	for i := range pods {
 		lines = append(lines, DescribePod(&pods[i]))
-	}
-	return strings.Join(lines, "\n")
-}
-
-// LatestEvents is the namespace's newest events, newest last, one per line:
-// where a pod's own status only says ContainerCreating, an event says why.
-func LatestEvents(ctx context.Context, cs kubernetes.Interface, namespace string, n int) string {
-	list, err := cs.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Sprintf("(events: %v)", err)
-	}
-	items := list.Items
-	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
-	if len(items) > n {
-		items = items[len(items)-n:]
-	}
-	var lines []string
-	for _, e := range items {
-		lines = append(lines, fmt.Sprintf("  %s %s %s/%s: %s", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message))
-	}
-	if len(lines) == 0 {
-		return "  (no events)"
 	}
 	return strings.Join(lines, "\n")
 }

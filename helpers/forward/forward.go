@@ -61,9 +61,8 @@ func (s *Session) Ended() bool { return s.proc.Ended() }
 
 // Page is what a GET returned.
 type Page struct {
-	Status      int
-	ContentType string
-	Body        string
+	Status int
+	Body   string
 }
 
 // Get fetches path through the forward, bounded by ctx and a per-request
@@ -86,7 +85,7 @@ func Get(ctx context.Context, s *Session, path string, limit time.Duration) (Pag
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Page{}, err
 	}
-	return Page{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(body)}, nil
+	return Page{Status: resp.StatusCode, Body: string(body)}, nil
 }
 
 // UserAgent is what the suite's requests call themselves.

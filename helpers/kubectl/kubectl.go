@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
 
 // Kubectl is kubectl pointed at one cluster, and at one namespace once In
@@ -61,7 +63,7 @@ func (e *Error) Error() string {
 // to exec in container: ... exec: "sh": executable file not found in $PATH`
 // says `exec: "sh": executable file not found in $PATH`.
 func (e *Error) Said() string {
-	said := firstLine(stripLogPrefix(e.Stderr))
+	said := oneline.First(oneline.StripLogPrefix(e.Stderr))
 	if said == "" {
 		return e.Err.Error()
 	}
@@ -227,7 +229,7 @@ func (p *Process) WaitFor(ctx context.Context, re *regexp.Regexp) ([]string, err
 // links of the error chain that only say where the error passed.
 func (p *Process) Said() string {
 	p.mu.Lock()
-	text := stripLogPrefix(p.stderr.String())
+	text := oneline.StripLogPrefix(p.stderr.String())
 	p.mu.Unlock()
 	var first string
 	for _, line := range strings.Split(text, "\n") {
@@ -246,7 +248,7 @@ func (p *Process) Said() string {
 	if m := structuredErr.FindStringSubmatch(first); m != nil {
 		first = strings.ReplaceAll(m[1], `\"`, `"`)
 	}
-	return compact(collapse(first))
+	return compact(oneline.Collapse(first))
 }
 
 // afterthought is what kubectl prints once it has given up, after the line
@@ -276,9 +278,11 @@ func (p *Process) Stop() {
 	default:
 	}
 	_ = p.cmd.Process.Signal(os.Interrupt)
+	grace := time.NewTimer(5 * time.Second)
+	defer grace.Stop()
 	select {
 	case <-p.done:
-	case <-time.After(5 * time.Second):
+	case <-grace.C:
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
 	}
@@ -318,24 +322,8 @@ func Line(args ...string) string {
 	return strings.Join(parts, " ")
 }
 
-// klogPrefix is klog's header: severity, date, time, thread, file:line.
-var klogPrefix = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^ \]]+\] `)
-
-func stripLogPrefix(s string) string { return klogPrefix.ReplaceAllString(s, "") }
-
 // structuredErr is the err="..." field of a klog structured line.
 var structuredErr = regexp.MustCompile(`\berr="((?:[^"\\]|\\.)*)"`)
-
-func firstLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			return l
-		}
-	}
-	return ""
-}
-
-func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // IsExit says whether err is a command that ran and exited with code.
 func IsExit(err error, code int) bool {

@@ -1,7 +1,7 @@
-// Package specns gives each spec a namespace of its own: created before the
-// spec, labelled with the run, and deleted after it with DeferCleanup. When
-// the spec failed, the namespace's events, pods and container logs are put in
-// the report and the artifacts folder first.
+// Package namespaces gives each spec a namespace of its own: created before
+// the spec, labelled with the run and its owner, and deleted after it with
+// DeferCleanup. When the spec failed, the namespace's events, pods and
+// container logs are put in the report and the artifacts folder first.
 package namespaces
 
 import (
@@ -27,81 +27,74 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
-// Input says how to make a spec's namespace.
-type Input struct {
+// Keeper makes one run's spec namespaces and renews the heartbeat of those
+// not yet deleted, so no other run takes them for abandoned.
+type Keeper struct {
 	Clientset kubernetes.Interface
-	Prefix    string      // the namespace is "<prefix>-<random>"
 	Owner     sweep.Owner // the run, for a later run's sweep
 	Artifacts string      // where a failed spec's evidence goes
-	// Gone bounds the wait, in the spec's cleanup, for the namespace to
-	// leave Terminating; Poll is how often it looks. Gone 0 waits not at
-	// all: the run then waits once, at its end, for all its namespaces.
-	Gone, Poll time.Duration
-	// Stuck says why a namespace cannot go at all ("" when it can): a
-	// cluster whose kube-controller-manager is gone never deletes one, and
-	// waiting out Gone for each spec would only hide that.
-	Stuck func(context.Context) string
+
+	mu   sync.Mutex
+	live map[string]bool
+	beat sync.Once
 }
 
-// live are this process's namespaces not yet deleted, whose heartbeat it
-// renews so no other run takes them for abandoned.
-var (
-	liveMu    sync.Mutex
-	live      = map[string]bool{}
-	heartbeat sync.Once
-)
-
-func liveNames() []string {
-	liveMu.Lock()
-	defer liveMu.Unlock()
+func (k *Keeper) liveNames() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var out []string
-	for n := range live {
+	for n := range k.live {
 		out = append(out, n)
 	}
 	return out
 }
 
+func (k *Keeper) track(name string, live bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.live == nil {
+		k.live = map[string]bool{}
+	}
+	if live {
+		k.live[name] = true
+	} else {
+		delete(k.live, name)
+	}
+}
+
 // Create makes a namespace "<prefix>-<random>" and schedules, for the end
-// of the spec, its evidence dump (if the spec failed), its deletion, and a
-// wait until it is gone: while other specs run, so the run's end has
-// nothing left to wait for. The namespace carries the run's labels and
-// owner, so a later run can sweep it should this one be killed first.
-func Create(ctx context.Context, in Input) string {
+// of the spec, its evidence dump (if the spec failed) and its deletion,
+// without waiting for it to go: the run's end deals with what is still
+// terminating then. The namespace carries the run's labels and owner, so a
+// later run can sweep it should this one be killed first.
+func (k *Keeper) Create(ctx context.Context, prefix string) string {
 	GinkgoHelper()
-	cs := in.Clientset
-	heartbeat.Do(func() { go sweep.Heartbeat(context.Background(), cs, liveNames) })
+	cs := k.Clientset
+	k.beat.Do(func() { go sweep.Heartbeat(context.Background(), cs, k.liveNames) })
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: in.Prefix + "-",
-		Labels:       map[string]string{sweep.RunLabel: in.Owner.RunID, sweep.SpecLabel: "true"},
-		Annotations:  in.Owner.Annotations(time.Now()),
+		GenerateName: prefix + "-",
+		Labels:       map[string]string{sweep.RunLabel: k.Owner.RunID, sweep.SpecLabel: "true"},
+		Annotations:  k.Owner.Annotations(time.Now()),
 	}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "create a namespace for the spec")
 	name := ns.Name
-	liveMu.Lock()
-	live[name] = true
-	liveMu.Unlock()
+	k.track(name, true)
 	// Cleanup first: whatever fails or is interrupted after this line, the
 	// namespace is still deleted.
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			evidence := Dump(ctx, cs, name)
 			AddReportEntry("namespace "+name+" at failure", evidence, ReportEntryVisibilityFailureOrVerbose)
-			if in.Artifacts != "" {
-				dir := filepath.Join(in.Artifacts, "failures", safe(CurrentSpecReport().FullText()))
+			if k.Artifacts != "" {
+				dir := filepath.Join(k.Artifacts, "failures", safe(CurrentSpecReport().FullText()))
 				if os.MkdirAll(dir, 0o755) == nil {
 					_ = os.WriteFile(filepath.Join(dir, name+".txt"), []byte(evidence), 0o644)
 				}
 			}
 		}
-		if in.Gone > 0 {
-			Expect(Delete(ctx, cs, name, in.Gone, in.Poll, in.Stuck)).To(Succeed())
-		} else {
-			Expect(StartDelete(ctx, cs, name)).To(Succeed())
-		}
-		liveMu.Lock()
-		delete(live, name)
-		liveMu.Unlock()
-	}, NodeTimeout(in.Gone+30*time.Second))
+		Expect(StartDelete(ctx, cs, name)).To(Succeed())
+		k.track(name, false)
+	}, NodeTimeout(30*time.Second))
 	// Pods are refused until the namespace's default ServiceAccount exists.
 	// kube-controller-manager makes it, but Pods themselves do not need that
 	// controller: making it here keeps a Pod spec's outcome about Pods.
@@ -110,43 +103,6 @@ func Create(ctx context.Context, in Input) string {
 		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
 	}
 	return name
-}
-
-// Delete removes a spec's namespace (StartDelete) and waits until it is
-// gone.
-func Delete(ctx context.Context, cs kubernetes.Interface, name string, within, poll time.Duration, stuck func(context.Context) string) error {
-	if err := StartDelete(ctx, cs, name); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(within)
-	for {
-		ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if stuck != nil {
-			if why := stuck(ctx); why != "" {
-				return fmt.Errorf("namespace %s cannot be deleted: %s", name, why)
-			}
-		}
-		if time.Now().After(deadline) {
-			state := "?"
-			if err == nil {
-				state = string(ns.Status.Phase)
-				for _, c := range ns.Status.Conditions {
-					if c.Status == corev1.ConditionTrue {
-						state += "; " + c.Message
-					}
-				}
-			}
-			return fmt.Errorf("namespace %s still there %s after its deletion (%s)", name, within, state)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(poll):
-		}
-	}
 }
 
 // Dump gathers what a stranger needs to see why a spec failed.

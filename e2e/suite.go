@@ -1,3 +1,8 @@
+// Package e2e is the suite: the chapters' claims as Ginkgo specs, the
+// vocabulary they speak, and the set-up that gives them a cluster. Run
+// builds the specs around one Suite value, which holds everything the run
+// knows (settings, clients, the cluster), and runs them: under `go test`
+// (e2e_test.go, which make e2e compiles) and in the kiamol-e2e binary alike.
 package e2e
 
 import (
@@ -10,13 +15,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
@@ -29,7 +34,27 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
 )
+
+// Suite is everything one process of a run knows: the settings (read once,
+// before the specs are built), the cluster the run is on, and the clients
+// that reach it. Every spec and every word of the vocabulary receives it.
+type Suite struct {
+	settings settings.Settings
+	timeouts settings.Timeouts
+
+	// run is what process 1 found or made, handed to every process.
+	run run
+	// client is client-go's typed client; klient, e2e-framework's, waits
+	// on objects with its conditions.
+	client kubernetes.Interface
+	klient *resources.Resources
+	health *diagnose.Health
+	spaces *namespaces.Keeper
+	// created is the cluster this run made (process 1 only).
+	created *cluster.Cluster
+}
 
 // run is what process 1 tells every parallel process about the cluster.
 type run struct {
@@ -50,82 +75,123 @@ type run struct {
 	Mode       images.Mode
 	ModeReason string
 	Owner      sweep.Owner
-	Artifacts  string
-	Manifests  string
 	Built      images.Built
 	Kubectl    string // the kubectl binary
 	KubectlDir string // kubectl's cache folder for this run
 }
 
-var (
-	the        run
-	restConfig *rest.Config
-	clientset  kubernetes.Interface
-	health     *diagnose.Health
-	timeouts   = mustTimeouts()
-	created    *cluster.Cluster // process 1 only
-	replace    = settings.FromEnv().ReplaceImages
-)
-
-func TestKiamol(t *testing.T) {
+// Run builds the suite's specs and runs them with Ginkgo, in this process
+// (one of several under ginkgo -p). s is the environment's settings, read
+// once by the caller.
+func Run(t GinkgoTestingT, s settings.Settings) bool {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "kiamol")
+	timeouts, err := settings.TimeoutsFromEnv()
+	if err != nil {
+		// preflight refuses a bad factor before the suite starts
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+	}
+	k := &Suite{settings: s, timeouts: timeouts}
+	k.setUp()
+	k.pods()
+	k.controllers()
+	k.manifests()
+	k.inside()
+	k.deleting()
+	k.lab()
+	k.everyManifest()
+	k.smoke()
+	k.airgap()
+	return RunSpecs(t, "kiamol")
 }
 
-var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	s := settings.FromEnv()
-	r := run{Owner: sweep.Self(randomID()), Artifacts: s.Artifacts, Manifests: s.Manifests, Existing: s.Existing}
-	failOn(preflight.Manifests(s.Manifests))
-	var err error
-	r.Kubectl, err = kubectlBinary(ctx, s.Kubectl)
-	failOn(err)
-	cache, err := images.CacheDir()
-	Expect(err).NotTo(HaveOccurred())
-	r.KubectlDir = filepath.Join(cache, "kubectl-cache")
-	if s.Existing {
-		useExisting(ctx, s, &r)
-	} else {
-		makeCluster(ctx, s, &r)
-	}
+// setUp gives the run its cluster: process 1 makes it (or checks the one
+// the kubeconfig names) and tells the others; every process connects.
+func (k *Suite) setUp() {
+	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+		s := k.settings
+		r := run{Owner: sweep.Self(randomID()), Existing: s.Existing}
+		failOn(preflight.Manifests(s.Manifests))
+		var err error
+		r.Kubectl, err = kubectlBinary(ctx, s.Kubectl)
+		failOn(err)
+		cache, err := images.CacheDir()
+		Expect(err).NotTo(HaveOccurred())
+		r.KubectlDir = filepath.Join(cache, "kubectl-cache")
+		if s.Existing {
+			k.useExisting(ctx, &r)
+		} else {
+			k.makeCluster(ctx, &r)
+		}
+		k.connect(r)
 
-	restConfig, clientset, err = kubeconfig.Clients(r.Kubeconfig, r.Context)
-	Expect(err).NotTo(HaveOccurred())
-	swept, err := sweep.Namespaces(ctx, clientset, r.Owner, GinkgoWriter)
-	if err != nil || len(swept) > 0 {
-		AddReportEntry("sweep", fmt.Sprintf("namespaces left by ended runs, deleted: %v %v", swept, err), ReportEntryVisibilityAlways)
-	}
-	info, err := clusterinfo.Read(ctx, clientset, r.Context, restConfig.Host)
-	Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
-	info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
-	info.Inputs = inputsOf(s)
-	// Say first what the cluster itself shows of being broken: every claim
-	// that then fails will say so too, and stop waiting early.
-	the = r
-	// Only an established problem is worth a "cluster broken" line: a node
-	// that is NotReady for a moment is not one.
-	info.Health = newHealth().Established(ctx)
-	if info.Health != "" {
-		AddReportEntry(clusterinfo.HealthEntryName, info.Health, ReportEntryVisibilityAlways)
-	}
-	AddReportEntry(clusterinfo.EntryName, info.JSON())
+		swept, err := sweep.Namespaces(ctx, k.client, r.Owner, GinkgoWriter)
+		if err != nil || len(swept) > 0 {
+			AddReportEntry("sweep", fmt.Sprintf("namespaces left by ended runs, deleted: %v %v", swept, err), ReportEntryVisibilityAlways)
+		}
+		info, err := clusterinfo.Read(ctx, k.client, r.Context, k.klient.GetConfig().Host)
+		Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
+		info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
+		info.Inputs = k.inputs()
+		// Say first what the cluster itself shows of being broken: every
+		// claim that then fails will say so too, and stop waiting early.
+		// Only an established problem is worth a "cluster broken" line: a
+		// node that is NotReady for a moment is not one.
+		info.Health = k.health.Established(ctx)
+		if info.Health != "" {
+			AddReportEntry(clusterinfo.HealthEntryName, info.Health, ReportEntryVisibilityAlways)
+		}
+		AddReportEntry(clusterinfo.EntryName, info.JSON())
 
-	raw, err := json.Marshal(r)
+		raw, err := json.Marshal(r)
+		Expect(err).NotTo(HaveOccurred())
+		return raw
+	}, func(ctx SpecContext, raw []byte) {
+		var r run
+		Expect(json.Unmarshal(raw, &r)).To(Succeed())
+		if k.client == nil {
+			k.connect(r)
+		}
+	}, NodeTimeout(k.timeouts.ClusterUp+k.timeouts.Kubectl))
+
+	SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+		if k.created != nil && !k.created.Keep {
+			// The cluster goes, and its namespaces with it.
+			Expect(k.created.Down(ctx, false)).To(Succeed(), "delete the cluster")
+			return
+		}
+		// A cluster that stays (existing, or kept) must be left as it was
+		// found: the specs deleted their namespaces as they ended; this
+		// catches one whose spec was interrupted before its cleanup was
+		// registered, and waits until none is left.
+		if k.client != nil {
+			Expect(sweep.DeleteRun(ctx, k.client, k.run.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
+			Expect(sweep.WaitGone(ctx, k.client, k.run.Owner.RunID, k.timeouts.NamespacesGone, k.timeouts.Poll, k.namespacesStuck)).To(Succeed())
+		}
+		if k.created != nil {
+			Expect(k.created.Down(ctx, false)).To(Succeed())
+		}
+	}, NodeTimeout(k.timeouts.ClusterDown+k.timeouts.NamespacesGone))
+}
+
+// connect makes this process's clients for the run's cluster.
+func (k *Suite) connect(r run) {
+	GinkgoHelper()
+	k.run = r
+	cfg, cs, err := kubeconfig.Clients(r.Kubeconfig, r.Context)
 	Expect(err).NotTo(HaveOccurred())
-	return raw
-}, func(ctx SpecContext, raw []byte) {
-	Expect(json.Unmarshal(raw, &the)).To(Succeed())
-	var err error
-	restConfig, clientset, err = kubeconfig.Clients(the.Kubeconfig, the.Context)
-	Expect(err).NotTo(HaveOccurred())
-	health = newHealth()
-}, NodeTimeout(timeouts.ClusterUp+timeouts.Kubectl))
+	k.client = cs
+	k.klient, err = resources.New(rest.CopyConfig(cfg))
+	Expect(err).NotTo(HaveOccurred(), "e2e-framework's client for the cluster")
+	k.health = k.newHealth()
+	k.spaces = &namespaces.Keeper{Clientset: cs, Owner: r.Owner, Artifacts: k.settings.Artifacts}
+}
 
 // newHealth watches the cluster under test; on the suite's own air-gapped
 // cluster it also watches the local registry, whose loss fails every pull.
-func newHealth() *diagnose.Health {
-	h := diagnose.NewHealth(clientset)
-	if the.Own && the.Mode == images.Airgap {
-		registry := cluster.NamesFor(the.ClusterName).Registry
+func (k *Suite) newHealth() *diagnose.Health {
+	h := diagnose.NewHealth(k.client)
+	if k.run.Own && k.run.Mode == images.Airgap {
+		registry := cluster.NamesFor(k.run.ClusterName).Registry
 		h.Extra = func(ctx context.Context) string {
 			state, err := docker.Run(ctx, "inspect", "--format", "{{.State.Status}}", registry)
 			if err != nil || state != "running" {
@@ -140,7 +206,8 @@ func newHealth() *diagnose.Health {
 // useExisting points the run at the cluster KUBECONFIG names. It creates and
 // builds nothing; it only finds out whether that cluster is the suite's own
 // kind cluster, kept from an earlier run, whose claims then must not skip.
-func useExisting(ctx context.Context, s settings.Settings, r *run) {
+func (k *Suite) useExisting(ctx context.Context, r *run) {
+	s := k.settings
 	target, err := preflight.Kubeconfig(s.Kubeconfig, s.Context)
 	failOn(err)
 	_, err = preflight.Reachable(ctx, target, 10*time.Second)
@@ -168,7 +235,8 @@ func useExisting(ctx context.Context, s settings.Settings, r *run) {
 }
 
 // makeCluster brings up the suite's own kind cluster.
-func makeCluster(ctx context.Context, s settings.Settings, r *run) {
+func (k *Suite) makeCluster(ctx context.Context, r *run) {
+	s := k.settings
 	choice, err := images.Resolve(ctx)
 	failOn(err)
 	AddReportEntry("images", string(choice.Mode)+": "+choice.Reason, ReportEntryVisibilityAlways)
@@ -186,7 +254,7 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 	if r.Kubeconfig == "" {
 		r.Kubeconfig = filepath.Join(cache, s.ClusterName+".kubeconfig")
 	}
-	created, err = cluster.Up(ctx, cluster.Settings{
+	k.created, err = cluster.Up(ctx, cluster.Settings{
 		Name:           s.ClusterName,
 		RunID:          r.Owner.RunID,
 		Images:         choice,
@@ -195,22 +263,23 @@ func makeCluster(ctx context.Context, s settings.Settings, r *run) {
 		KubeconfigPath: r.Kubeconfig,
 		Nodes:          s.Nodes,
 		Keep:           s.Keep,
-		WaitForReady:   timeouts.NodeReady,
+		WaitForReady:   k.timeouts.NodeReady,
 		Log:            GinkgoWriter,
 		Evidence:       filepath.Join(s.Artifacts, "failures", "cluster-create"),
 	})
 	failOn(err)
-	r.Built, r.Reused = created.Built, created.Reused
+	r.Built, r.Reused = k.created.Built, k.created.Reused
 	r.Context = "kind-" + s.ClusterName
 	if r.Reused {
 		AddReportEntry("cluster under test", "reused: kind cluster "+s.ClusterName+" kept by an earlier run", ReportEntryVisibilityAlways)
 	}
 }
 
-// inputsOf is what the run substitutes for the book's own, for the
-// verdict's header.
-func inputsOf(s settings.Settings) *clusterinfo.Inputs {
-	in := &clusterinfo.Inputs{ReplaceImages: s.ReplaceImages, TimeoutScale: timeouts.Scale}
+// inputs is what the run substitutes for the book's own, for the verdict's
+// header.
+func (k *Suite) inputs() *clusterinfo.Inputs {
+	s := k.settings
+	in := &clusterinfo.Inputs{ReplaceImages: s.ReplaceImages, TimeoutScale: k.timeouts.Scale}
 	if s.Manifests != "" {
 		hash, err := fixtures.ManifestsHash(s.Manifests)
 		failOn(err)
@@ -222,8 +291,9 @@ func inputsOf(s settings.Settings) *clusterinfo.Inputs {
 	return in
 }
 
-// kubectlBinary is the kubectl the Makefile built (E2E_KUBECTL), or one
-// built here from the same module when the suite runs on its own.
+// kubectlBinary is the kubectl the Makefile or the kiamol-e2e binary gives
+// (E2E_KUBECTL), or one built here from the same module when the suite runs
+// on its own.
 func kubectlBinary(ctx context.Context, given string) (string, error) {
 	if given != "" {
 		if _, err := os.Stat(given); err != nil {
@@ -242,34 +312,6 @@ func kubectlBinary(ctx context.Context, given string) (string, error) {
 		return "", fmt.Errorf("cannot build kubectl (go build ./cmd/kubectl): %v: %s", err, out)
 	}
 	return bin, nil
-}
-
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
-	if created != nil && !created.Keep {
-		Expect(created.Down(ctx, false)).To(Succeed(), "delete the cluster")
-		return
-	}
-	// A cluster that stays (existing, or kept) must be left as it was found.
-	// Each spec deleted its namespace and waited for it; this catches one
-	// whose spec was interrupted before its cleanup was registered.
-	if clientset != nil {
-		Expect(sweep.DeleteRun(ctx, clientset, the.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
-		Expect(sweep.WaitGone(ctx, clientset, the.Owner.RunID, timeouts.NamespacesGone, timeouts.Poll, namespacesStuck)).To(Succeed())
-	}
-	if created != nil {
-		Expect(created.Down(ctx, false)).To(Succeed())
-	}
-}, NodeTimeout(timeouts.ClusterDown+timeouts.NamespacesGone))
-
-// mustTimeouts reads the bounds; a bad E2E_TIMEOUT_SCALE is refused by
-// preflight before the suite runs.
-func mustTimeouts() settings.Timeouts {
-	t, err := settings.TimeoutsFromEnv()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
-		return settings.DefaultTimeouts()
-	}
-	return t
 }
 
 // failOn fails set-up with a bad input's one line, not an error dump.
@@ -294,6 +336,6 @@ func randomID() string {
 }
 
 // kube is kubectl pointed at the cluster under test, in no namespace yet.
-func kube() kubectl.Kubectl {
-	return kubectl.Kubectl{Binary: the.Kubectl, Kubeconfig: the.Kubeconfig, Context: the.Context, CacheDir: the.KubectlDir, Timeout: timeouts.Kubectl}
+func (k *Suite) kube() kubectl.Kubectl {
+	return kubectl.Kubectl{Binary: k.run.Kubectl, Kubeconfig: k.run.Kubeconfig, Context: k.run.Context, CacheDir: k.run.KubectlDir, Timeout: k.timeouts.Kubectl}
 }

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apimachinerywait "k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
+	"sigs.k8s.io/e2e-framework/klient/k8s"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+)
+
+// The vocabulary the chapters' specs speak: each step is a command the
+// reader types, run through kubectl; each check reads the API; each wait is
+// e2e-framework's (klient/wait over its conditions), and stops as soon as
+// the cluster shows a cause that waiting cannot change.
+
+// claim declares the spec that proves one of a chapter's claims. Its text
+// and labels come from the chapter's descriptor (fixtures): "[2.1/pod-ready]
+// <the claim's sentence>", labelled with the chapter and the claim's own
+// labels. The verdict finds each claim's spec by that ID and owes a line to
+// every claim the descriptor lists; an ID the descriptor does not list stops
+// the suite from building its tree at all.
+func claim(id string, args ...any) bool {
+	ch, c, err := fixtures.FindClaim(id)
+	if err != nil {
+		panic(fmt.Sprintf("a spec names claim %q: %v; list it in the chapter's descriptor (fixtures)", id, err))
+	}
+	decorations := []any{Label(append([]string{ch.ID}, c.Labels...)...), Offset(1)}
+	return It(fixtures.ClaimPrefix(id)+c.Says, append(decorations, args...)...)
+}
+
+// namespace gives the current spec its own namespace and a kubectl in it.
+// It is deleted when the spec ends, without a wait: measured here, a spec's
+// namespace takes 4-5 s to go, which each process would spend idle.
+func (k *Suite) namespace(ctx context.Context, prefix string) (string, kubectl.Kubectl) {
+	GinkgoHelper()
+	ns := k.spaces.Create(ctx, prefix)
+	return ns, k.kube().In(ns)
+}
+
+// namespacesStuck says why no namespace can be deleted: the namespace
+// controller runs in kube-controller-manager.
+func (k *Suite) namespacesStuck(ctx context.Context) string {
+	if p := k.health.Established(ctx); diagnose.ControllerDown(p, "kube-controller-manager") {
+		return "cluster: " + p
+	}
+	return ""
+}
+
+// mustRun runs a reader's command and fails the spec, with kubectl's own
+// words, if it fails.
+func mustRun(ctx context.Context, kc kubectl.Kubectl, args ...string) kubectl.Result {
+	GinkgoHelper()
+	By(kubectl.Line(args...))
+	r, err := kc.Run(ctx, args...)
+	var e *kubectl.Error
+	if errors.As(err, &e) {
+		// kubectl's reason first, then the command: one line that says why.
+		Fail(fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
+	}
+	Expect(err).NotTo(HaveOccurred(), "%s", kubectl.Line(args...))
+	return r
+}
+
+// image is the image a chapter's step runs: the book's, unless
+// E2E_REPLACE_IMAGES swaps it.
+func (k *Suite) image(ref string) string {
+	if r := k.settings.ReplaceImages[ref]; r != "" {
+		return r
+	}
+	return ref
+}
+
+// await polls cond every Poll until it holds, within limit: e2e-framework's
+// wait. A condition that returns an error ends the wait at once with it: the
+// conditions below do so when the cluster shows a cause waiting cannot
+// change.
+func (k *Suite) await(ctx context.Context, limit time.Duration, cond apimachinerywait.ConditionWithContextFunc) error {
+	return wait.For(cond, wait.WithContext(ctx), wait.WithTimeout(limit), wait.WithInterval(k.timeouts.Poll), wait.WithImmediate())
+}
+
+// final is a cause that waiting cannot change: it ends an await.
+type final struct{ why string }
+
+func (f final) Error() string { return f.why }
+
+// failWait fails the spec with a wait's outcome: a final cause as it is,
+// else what the cluster showed when time ran out.
+func failWait(err error, timedOut func() string) {
+	GinkgoHelper()
+	var f final
+	if errors.As(err, &f) {
+		Fail(f.why)
+	}
+	Fail(timedOut())
+}
+
+// podMustBeReady waits until the Pod is Running and Ready (e2e-framework's
+// PodReady condition). While it is not, it asks what is wrong (the
+// kubelet's reason, the node, the controllers), stops at once when that is
+// certain, and fails with it.
+func (k *Suite) podMustBeReady(ctx context.Context, ns, name string) *corev1.Pod {
+	GinkgoHelper()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	ready := conditions.New(k.klient).PodReady(pod)
+	err := k.await(ctx, k.timeouts.PodReady, func(ctx context.Context) (bool, error) {
+		if ok, err := ready(ctx); err == nil && ok && diagnose.Ready(pod) {
+			return true, nil
+		}
+		if c := k.health.Pod(ctx, pod); c.Final {
+			return false, final{fmt.Sprintf("pod %s/%s cannot become Ready: %s", ns, name, c.Why)}
+		}
+		return false, nil
+	})
+	if err != nil {
+		failWait(err, func() string {
+			return fmt.Sprintf("pod %s/%s not Ready after %s: %s", ns, name, k.timeouts.PodReady, k.health.Pod(context.WithoutCancel(ctx), pod).Why)
+		})
+	}
+	return pod
+}
+
+// live says a Pod is not being deleted: what `kubectl get pods` shows once
+// deletion is done.
+func live(p *corev1.Pod) bool { return p.DeletionTimestamp == nil }
+
+// selected lists the Pods a selector picks that are not being deleted.
+func (k *Suite) selected(ctx context.Context, ns, selector string) ([]corev1.Pod, error) {
+	var list corev1.PodList
+	if err := k.in(ns).List(ctx, &list, resources.WithLabelSelector(selector)); err != nil {
+		return nil, err
+	}
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if live(&p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// in is e2e-framework's client scoped to one namespace (for its lists): a
+// copy, so specs never share a scope.
+func (k *Suite) in(ns string) *resources.Resources {
+	r := *k.klient
+	return r.WithNamespace(ns)
+}
+
+// deploymentMustRun waits until the Deployment's selector picks exactly n
+// Pods, all Running and Ready (e2e-framework's ResourceListMatchN over the
+// selected Pods), and returns them; while it does not, the first unready
+// Pod's cause, or its ReplicaSet's, leads the message.
+func (k *Suite) deploymentMustRun(ctx context.Context, ns, name string, n int) (*appsv1.Deployment, []corev1.Pod) {
+	GinkgoHelper()
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	var pods []corev1.Pod
+	err := k.await(ctx, k.timeouts.PodReady, func(ctx context.Context) (bool, error) {
+		if err := k.klient.Get(ctx, name, ns, d); err == nil {
+			if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err == nil {
+				var list corev1.PodList
+				enough, err := conditions.New(k.in(ns)).ResourceListMatchN(&list, n, func(o k8s.Object) bool {
+					p := o.(*corev1.Pod)
+					return live(p) && diagnose.Ready(p)
+				}, resources.WithLabelSelector(sel.String()))(ctx)
+				pods = pods[:0]
+				for _, p := range list.Items {
+					if live(&p) {
+						pods = append(pods, p)
+					}
+				}
+				if err == nil && enough && len(pods) == n {
+					return true, nil
+				}
+			}
+		}
+		if c := k.health.Deployment(ctx, ns, name); c.Final {
+			return false, final{fmt.Sprintf("deployment %s/%s cannot run %d Ready Pod(s): %s", ns, name, n, c.Why)}
+		}
+		return false, nil
+	})
+	if err != nil {
+		failWait(err, func() string {
+			return fmt.Sprintf("deployment %s/%s lacks %d Ready Pod(s) after %s: %s", ns, name, n, k.timeouts.PodReady, k.health.Deployment(context.WithoutCancel(ctx), ns, name).Why)
+		})
+	}
+	return d, pods
+}
+
+// forwardTo runs `kubectl port-forward TARGET :80` for the rest of the spec.
+func (k *Suite) forwardTo(ctx context.Context, kc kubectl.Kubectl, target string) *forward.Session {
+	GinkgoHelper()
+	By(kubectl.Line("port-forward", target, ":80"))
+	s, err := forward.Start(ctx, kc, target, 80, k.timeouts.PortForward)
+	if err != nil {
+		// kubectl's own words lead: the API server's or the kubelet's.
+		Fail(err.Error())
+	}
+	DeferCleanup(s.Close)
+	return s
+}
+
+// pageMustBeServed fetches path through the forward until it answers 200
+// with a body holding want, and returns the page.
+func (k *Suite) pageMustBeServed(ctx context.Context, s *forward.Session, path, want string) forward.Page {
+	GinkgoHelper()
+	var page forward.Page
+	var last error
+	Eventually(ctx, func() (forward.Page, error) {
+		if s.Ended() {
+			// kubectl gave up the forward: nothing more will come through it.
+			StopTrying(fmt.Sprintf("%s: GET %s through `%s` cannot be served", s.Problem(), path, s.Command())).Now()
+		}
+		page, last = forward.Get(ctx, s, path, k.timeouts.PortForward/4)
+		if last == nil && page.Status == 200 && !strings.Contains(page.Body, want) {
+			// The app answered, and not with the page: that will not change.
+			StopTrying(fmt.Sprintf("GET %s through `%s` answered with another page: %.120q", path, s.Command(), page.Body)).Now()
+		}
+		return page, last
+	}).WithTimeout(k.timeouts.PortForward).WithPolling(k.timeouts.Poll).Should(And(
+		HaveField("Status", 200),
+		HaveField("Body", ContainSubstring(want)),
+	), func() string {
+		// What the forwarder said comes first: the cause is usually on
+		// the pod's side of the tunnel.
+		seen := fmt.Sprintf("HTTP %d %.60q", page.Status, page.Body)
+		if last != nil {
+			seen = last.Error()
+		}
+		if p := s.Problem(); p != "" {
+			return fmt.Sprintf("%s: GET %s through `%s` did not serve %q (%s)", p, path, s.Command(), want, seen)
+		}
+		return fmt.Sprintf("GET %s through `%s` did not serve %q: %s", path, s.Command(), want, seen)
+	})
+	return page
+}
+
+// manifestPath is where kubectl apply -f reads a chapter's manifest from:
+// the user's file (MANIFESTS) or the suite's copy, with E2E_REPLACE_IMAGES
+// applied to a decoded copy (klient's decoder: every document, typed),
+// written to a folder of the spec's own.
+func (k *Suite) manifestPath(ctx context.Context, ch *fixtures.Chapter, file string) string {
+	GinkgoHelper()
+	raw, path, err := ch.Manifest(k.settings.Manifests, file)
+	Expect(err).NotTo(HaveOccurred(), "read %s", path)
+	if k.settings.Manifests != "" && len(k.settings.ReplaceImages) == 0 {
+		return path
+	}
+	text := raw
+	if len(k.settings.ReplaceImages) > 0 {
+		text, err = ReplaceImages(ctx, raw, k.settings.ReplaceImages)
+		Expect(err).NotTo(HaveOccurred(), "replace the images of %s", path)
+	}
+	out := filepath.Join(GinkgoT().TempDir(), filepath.FromSlash(file))
+	Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
+	Expect(os.WriteFile(out, text, 0o644)).To(Succeed())
+	return out
+}
+
+// ReplaceImages decodes a manifest's documents, gives every container of
+// its Pods and Deployments the replacement for its image, and encodes them
+// again, one document each.
+func ReplaceImages(ctx context.Context, raw []byte, replace map[string]string) ([]byte, error) {
+	objs, err := decoder.DecodeAll(ctx, bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, o := range objs {
+		var spec *corev1.PodSpec
+		switch v := o.(type) {
+		case *corev1.Pod:
+			spec = &v.Spec
+		case *appsv1.Deployment:
+			spec = &v.Spec.Template.Spec
+		}
+		if spec != nil {
+			for i := range spec.Containers {
+				if to := replace[spec.Containers[i].Image]; to != "" {
+					spec.Containers[i].Image = to
+				}
+			}
+		}
+		b, err := yaml.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return bytes.Join(out, []byte("---\n")), nil
+}
+
+// chapterManifest is a manifest's bytes, as manifestPath would apply them.
+func (k *Suite) chapterManifest(ctx context.Context, ch *fixtures.Chapter, file string) []byte {
+	GinkgoHelper()
+	raw, err := os.ReadFile(k.manifestPath(ctx, ch, file))
+	Expect(err).NotTo(HaveOccurred())
+	return raw
+}
+
+// lines splits kubectl's output into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimRight(l, " \r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}

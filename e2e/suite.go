@@ -92,6 +92,7 @@ func Run(t GinkgoTestingT, s settings.Settings) bool {
 	}
 	k := &Suite{settings: s, timeouts: timeouts}
 	k.setUp()
+	k.reportProgress()
 	k.pods()
 	k.controllers()
 	k.manifests()

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
 // Claim is a live run's hold on a cluster name on this machine: an exclusive
-// flock on a file named after the cluster. The kernel drops it when the
-// process ends, however it ends, so a killed run never leaves a stale claim,
-// and no check of process IDs can mistake another process for the owner.
+// lock on a file named after the cluster (flock on Unix, LockFileEx on
+// Windows). The system drops it when the process ends, however it ends, so
+// a killed run never leaves a stale claim, and no check of process IDs can
+// mistake another process for the owner.
 type Claim struct {
 	Name string
 	f    *os.File
@@ -26,6 +26,9 @@ type holder struct {
 	Since time.Time `json:"since"`
 	Run   string    `json:"run"`
 }
+
+// errHeld is lock's answer when another process holds the lock.
+var errHeld = errors.New("the lock is held")
 
 // ErrInUse says another live run holds the cluster name.
 var ErrInUse = errors.New("in use by another run")
@@ -50,9 +53,9 @@ func Take(name, runID string) (*Claim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot claim cluster %q: %w", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lock(f); err != nil {
 		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errHeld) {
 			var h holder
 			raw, _ := os.ReadFile(path)
 			who := "another run"
@@ -77,7 +80,7 @@ func (c *Claim) Release() {
 		return
 	}
 	_ = c.f.Truncate(0)
-	_ = syscall.Flock(int(c.f.Fd()), syscall.LOCK_UN)
+	unlock(c.f)
 	_ = c.f.Close()
 	c.f = nil
 }

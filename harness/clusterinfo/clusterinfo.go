@@ -138,16 +138,24 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 	return info, nil
 }
 
-// Distribution tells the distribution by what it writes on its nodes.
+// Distribution tells the distribution by what it writes on its nodes: the
+// ones the book's readers run (Docker Desktop in its kubeadm and its kind
+// modes, K3s and k3d, minikube, MicroK8s) and the managed clouds.
 func Distribution(nodes []corev1.Node) string {
 	for _, n := range nodes {
 		switch {
+		case strings.HasPrefix(n.Spec.ProviderID, "kind://docker/desktop/"):
+			return "Docker Desktop (kind)"
 		case strings.HasPrefix(n.Spec.ProviderID, "kind://"):
 			return "kind"
+		case strings.Contains(n.Status.NodeInfo.KubeletVersion, "+k3s") && strings.HasPrefix(n.Name, "k3d-"):
+			return "k3d"
 		case strings.Contains(n.Status.NodeInfo.KubeletVersion, "+k3s"):
 			return "k3s"
 		case n.Labels["minikube.k8s.io/name"] != "":
 			return "minikube"
+		case n.Labels["microk8s.io/cluster"] != "":
+			return "MicroK8s"
 		case n.Name == "docker-desktop":
 			return "Docker Desktop"
 		case n.Labels["eks.amazonaws.com/nodegroup"] != "" || strings.HasPrefix(n.Spec.ProviderID, "aws://"):

@@ -109,7 +109,10 @@ func TestDistributionAndCNI(t *testing.T) {
 		want string
 	}{
 		{node("kiamol-e2e-control-plane", "kind://docker/kiamol-e2e/kiamol-e2e-control-plane", "v1.34.4", nil), "kind"},
+		{node("desktop-control-plane", "kind://docker/desktop/desktop-control-plane", "v1.31.1", nil), "Docker Desktop (kind)"},
 		{node("server", "k3s://server", "v1.33.1+k3s1", nil), "k3s"},
+		{node("k3d-kiamol-server-0", "k3s://k3d-kiamol-server-0", "v1.33.1+k3s1", nil), "k3d"},
+		{node("ubuntu", "", "v1.33.1", map[string]string{"microk8s.io/cluster": "true"}), "MicroK8s"},
 		{node("minikube", "", "v1.33.1", map[string]string{"minikube.k8s.io/name": "minikube"}), "minikube"},
 		{node("docker-desktop", "", "v1.32.2", nil), "Docker Desktop"},
 		{node("ip-10-0-0-1", "aws:///eu-west-1a/i-0abc", "v1.33.1-eks", nil), "EKS"},

@@ -29,6 +29,7 @@ const (
 	EnvSelfHeal      = "E2E_SELF_HEAL"
 	EnvNodes         = "E2E_NODES"
 	EnvCluster       = "E2E_CLUSTER"
+	EnvProgress      = "E2E_PROGRESS"
 )
 
 // How the self-healing claims reach the node's container runtime.
@@ -70,6 +71,9 @@ type Settings struct {
 	// kind for today's kind node, docker-runtime for the book's own world
 	// (Kubernetes v1.23, the kubelet driving Docker).
 	Cluster string
+	// Progress is a file each process appends a line to as each spec ends
+	// (E2E_PROGRESS), for a runner that shows the run moving.
+	Progress string
 	// Nodes is how many nodes the suite's kind cluster has (E2E_NODES,
 	// default 1): one control plane, the rest workers. 0 when the value
 	// is not a number, which preflight refuses.
@@ -94,6 +98,7 @@ func FromEnv() Settings {
 		Kubectl:       os.Getenv(EnvKubectl),
 		SelfHeal:      or(strings.ToLower(strings.TrimSpace(os.Getenv(EnvSelfHeal))), SelfHealAuto),
 		Nodes:         nodes(os.Getenv(EnvNodes)),
+		Progress:      os.Getenv(EnvProgress),
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package verdict
 
 import (
 	"bytes"
@@ -100,7 +100,7 @@ func TestRepeat(t *testing.T) {
 			describe(t, tc.runs...)
 			paths := writeRuns(t, tc.runs)
 			var stdout, stderr bytes.Buffer
-			if code := run(append([]string{"-repeat"}, paths...), &stdout, &stderr); code != tc.wantCode {
+			if code := Run(append([]string{"-repeat"}, paths...), &stdout, &stderr); code != tc.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}
 			if got := stdout.String(); got != tc.want {
@@ -134,7 +134,7 @@ func TestRepeatRefusesWhatItCannotJudge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			paths := writeRuns(t, []types.Report{good, dry})
 			var stdout, stderr bytes.Buffer
-			if code := run(tc.args(paths), &stdout, &stderr); code != 2 {
+			if code := Run(tc.args(paths), &stdout, &stderr); code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
 			if stdout.Len() > 0 {
@@ -156,7 +156,7 @@ func TestRepeatWritesMarkdownOnlyWhenAsked(t *testing.T) {
 	paths := writeRuns(t, runs)
 	md := filepath.Join(t.TempDir(), "repeat.md")
 	var stdout, stderr bytes.Buffer
-	if code := run(append([]string{"-repeat", "-md", md}, paths...), &stdout, &stderr); code != 0 {
+	if code := Run(append([]string{"-repeat", "-md", md}, paths...), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
 	if !strings.HasSuffix(stdout.String(), "verdict: "+md+"\ne2e-repeat: PASS: 2 of 2 runs passed\n") {

@@ -1,4 +1,4 @@
-package main
+package verdict
 
 import (
 	"bytes"
@@ -249,7 +249,7 @@ func TestRun(t *testing.T) {
 			describe(t, tc.report)
 			report, dir := writeReport(t, tc.report), t.TempDir()
 			var stdout, stderr bytes.Buffer
-			if code := run(tc.args(report, dir), &stdout, &stderr); code != tc.wantCode {
+			if code := Run(tc.args(report, dir), &stdout, &stderr); code != tc.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}
 			if got := strings.ReplaceAll(stderr.String(), report, "REPORT"); tc.wantStderr != "" && got != tc.wantStderr {

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/ginkgo/command"
+	"github.com/onsi/ginkgo/v2/ginkgo/run"
+
+	"github.com/kiamol-e2e/kiamol-e2e/e2e"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/verdict"
+)
+
+// ginkgoRole marks the process that plays Ginkgo's runner; it is not passed
+// on to the suite's processes.
+const ginkgoRole = "KIAMOL_E2E_GINKGO"
+
+const usage = `kiamol-e2e checks the cluster of your current kubeconfig context against chapter 2 of
+Kubernetes in a Month of Lunches, and says PASS, INCOMPLETE or FAIL.
+
+  kiamol-e2e [flags]
+
+Exit status: 0 PASS, 1 FAIL, 3 INCOMPLETE, 2 bad input.
+
+Flags:
+`
+
+// runner is the binary as a reader runs it.
+func runner(args []string) int {
+	if os.Getenv(ginkgoRole) != "" {
+		return ginkgoMain(args)
+	}
+	fs := flag.NewFlagSet("kiamol-e2e", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // a bad flag is said in one line below
+	fs.Usage = func() {}
+	kubeconfig := fs.String("kubeconfig", "", "the kubeconfig file (or list) to use (default: $KUBECONFIG, else ~/.kube/config)")
+	kubeContext := fs.String("context", "", "the kubeconfig context to check (default: its current-context)")
+	labels := fs.String("label-filter", "", "check only the claims this Ginkgo label filter selects, e.g. 'pods && !self-healing' (the verdict is then INCOMPLETE)")
+	reportDir := fs.String("report-dir", "kiamol-e2e-report", "where verdict.md, report.json, junit.xml and failure evidence go")
+	manifests := fs.String("manifests", "", "the book's repository (or its ch02 folder): apply its manifests instead of the suite's copy")
+	selfHeal := fs.String("self-heal", settings.SelfHealAuto, "how the self-healing claims reach the node's runtime: auto, host (this machine's Docker) or node (a privileged Pod on the node)")
+	scale := fs.String("timeout-scale", "", "multiply every wait by this factor (1 to 100) on a slow cluster")
+	procs := fs.Int("procs", 4, "parallel processes")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fmt.Print(usage)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "kiamol-e2e: %v; see kiamol-e2e --help\n", err)
+		return 2
+	}
+	if *showVersion {
+		fmt.Printf("kiamol-e2e %s (%s/%s)\n", version, runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "kiamol-e2e: unexpected argument %q; see kiamol-e2e --help\n", fs.Arg(0))
+		return 2
+	}
+	if *procs < 1 {
+		fmt.Fprintf(os.Stderr, "kiamol-e2e: --procs=%d is not a number of processes; use 1 or more\n", *procs)
+		return 2
+	}
+
+	work, err := os.MkdirTemp("", "kiamol-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+		return 2
+	}
+	defer os.RemoveAll(work)
+	suite, kubectl, err := links(work)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+		return 2
+	}
+	reports, err := filepath.Abs(*reportDir)
+	if err == nil {
+		err = os.MkdirAll(reports, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: --report-dir: "+err.Error())
+		return 2
+	}
+	if *manifests != "" {
+		*manifests, _ = filepath.Abs(*manifests)
+	}
+	progress := filepath.Join(work, "progress.jsonl")
+	// The suite's processes read the same environment as make e2e gives
+	// them: an existing cluster, these knobs.
+	env := map[string]string{
+		settings.EnvExisting: "1", settings.EnvContext: *kubeContext, settings.EnvManifests: *manifests,
+		settings.EnvSelfHeal: *selfHeal, settings.EnvTimeoutScale: *scale, settings.EnvArtifacts: reports,
+		settings.EnvKubectl: kubectl, settings.EnvProgress: progress,
+	}
+	if *kubeconfig != "" {
+		env[settings.EnvKubeconfig] = *kubeconfig
+	}
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+			return 2
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Labels: *labels, Suite: suite})
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+		return 2
+	}
+	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said, "existing "))
+	_ = os.Remove(filepath.Join(reports, "report.json"))
+
+	ginkgoArgs := []string{"-p", "--procs=" + strconv.Itoa(*procs), "--randomize-all", "--fail-on-pending", "--fail-on-empty",
+		"--timeout=40m", "--grace-period=45s", "--silence-skips",
+		"--output-dir=" + reports, "--json-report=report.json", "--junit-report=junit.xml"}
+	if *labels != "" {
+		ginkgoArgs = append(ginkgoArgs, "--label-filter="+*labels)
+	}
+	log := filepath.Join(reports, "ginkgo.log")
+	if err := runGinkgo(append(ginkgoArgs, suite), log, progress); err != nil {
+		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
+	}
+	fmt.Println("ginkgo's own output: " + log)
+	return verdict.Run([]string{filepath.Join(reports, "report.json")}, os.Stdout, os.Stderr)
+}
+
+// links gives this binary the two other names it answers to, in dir: a
+// compiled suite for Ginkgo's runner (which knows one by its .test or .exe
+// name) and kubectl. A hard link where the file system has one, else a copy.
+func links(dir string) (suite, kubectl string, err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", "", err
+	}
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	suite, kubectl = filepath.Join(dir, "kiamol-e2e.test"+exe), filepath.Join(dir, "kubectl"+exe)
+	for _, l := range []string{suite, kubectl} {
+		if err := os.Link(self, l); err != nil {
+			if err := copyFile(self, l); err != nil {
+				return "", "", fmt.Errorf("cannot place a copy of this binary in %s: %w", dir, err)
+			}
+		}
+	}
+	return suite, kubectl, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// runGinkgo runs Ginkgo's own runner in a process of its own (this binary
+// again), its output kept in log, and shows a line for each spec as the
+// suite's processes report it in progress.
+func runGinkgo(args []string, log, progress string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(log)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), ginkgoRole+"=1")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	// Ctrl-C reaches the whole process group: Ginkgo's runner stops the
+	// suite's processes, which delete their namespaces; this process waits
+	// for it and still gives the verdict.
+	signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	defer signal.Reset(os.Interrupt, syscall.SIGTERM)
+	stop := make(chan struct{})
+	var shown sync.WaitGroup
+	shown.Add(1)
+	go func() {
+		defer shown.Done()
+		showProgress(progress, stop)
+	}()
+	err = cmd.Wait()
+	close(stop)
+	shown.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return nil // the specs failed, or were interrupted: the verdict says so
+	}
+	return err
+}
+
+// showProgress prints each line the suite's processes append to progress,
+// as they come, until stop; then the rest.
+func showProgress(progress string, stop <-chan struct{}) {
+	var offset int64
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		offset = printNew(progress, offset)
+		select {
+		case <-stop:
+			printNew(progress, offset)
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// printNew prints the whole lines after offset and returns where they end.
+func printNew(path string, offset int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return offset
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return offset
+	}
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return offset // a part line waits for its end
+		}
+		offset += int64(len(line))
+		var p e2e.Progress
+		if json.Unmarshal([]byte(line), &p) == nil {
+			fmt.Printf("  %-4s %5.1fs  %s\n", progressWord(p.State), p.Took.Seconds(), p.Claim)
+		}
+	}
+}
+
+// ginkgoMain is Ginkgo's own runner (its `ginkgo run`), compiled in.
+func ginkgoMain(args []string) (code int) {
+	// The suite's processes are the suite, not the runner.
+	os.Unsetenv(ginkgoRole)
+	defer func() {
+		if r := recover(); r != nil {
+			d, ok := r.(command.AbortDetails)
+			if !ok {
+				panic(r)
+			}
+			if d.Error != nil {
+				fmt.Fprintln(os.Stderr, d.Error)
+			}
+			code = d.ExitCode
+		}
+	}()
+	run.BuildRunCommand().Run(args, nil)
+	return 0
+}
+
+// progressWord is Ginkgo's state as the verdict words it.
+func progressWord(state string) string {
+	switch state {
+	case "passed":
+		return "PASS"
+	case "skipped", "pending":
+		return "SKIP"
+	}
+	return "FAIL"
+}

@@ -1,0 +1,151 @@
+package preflight
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+)
+
+// Options are what the run will do beyond the settings: the label filter
+// it will pass Ginkgo, the suite whose specs it selects (a package, or its
+// compiled .test binary), the ginkgo CLI for a package's dry run, and
+// whether to check the Docker engine now.
+type Options struct {
+	Labels, Suite, Ginkgo string
+	Docker                bool
+}
+
+// Check checks a run's inputs before anything is created or built, and
+// returns the first bad one as a Problem, or one line to say (the existing
+// cluster it will check).
+func Check(ctx context.Context, s settings.Settings, o Options) (string, error) {
+	labels, suite, ginkgo, checkDocker := o.Labels, o.Suite, o.Ginkgo, o.Docker
+	if labels != "" {
+		specs, err := specLabels(ctx, ginkgo, suite)
+		if err != nil {
+			return "", err
+		}
+		if err := LabelFilter(labels, specs); err != nil {
+			return "", err
+		}
+	}
+	if err := Manifests(s.Manifests); err != nil {
+		return "", err
+	}
+	if _, err := settings.TimeoutsFromEnv(); err != nil {
+		return "", &Problem{What: err.Error(), Do: "unset it, or give a factor such as 2"}
+	}
+	if err := ReplaceImages(s.ReplaceImages); err != nil {
+		return "", err
+	}
+	if s.Nodes < 1 || s.Nodes > 5 {
+		return "", &Problem{What: fmt.Sprintf("E2E_NODES=%q is not a number of nodes from 1 to 5", os.Getenv(settings.EnvNodes)), Do: "set NODES to 1 (default) up to 5: one control plane, the rest workers"}
+	}
+	switch s.SelfHeal {
+	case settings.SelfHealAuto, settings.SelfHealHost, settings.SelfHealNode:
+	default:
+		return "", &Problem{What: fmt.Sprintf("E2E_SELF_HEAL=%q is not auto, host or node", s.SelfHeal), Do: "set SELF_HEAL to auto (default), host or node"}
+	}
+	if s.Existing {
+		target, err := Kubeconfig(s.Kubeconfig, s.Context)
+		if err != nil {
+			return "", err
+		}
+		info, err := Reachable(ctx, target, 10*time.Second)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion), nil
+	}
+	choice, err := images.Resolve(ctx)
+	if err != nil {
+		return "", &Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
+	}
+	flavor, err := images.FlavorNamed(s.Cluster)
+	if err != nil {
+		return "", &Problem{What: err.Error(), Do: "unset CLUSTER, or set it to docker-runtime"}
+	}
+	if !flavor.IsDefault() && choice.Mode != images.Airgap {
+		return "", &Problem{What: fmt.Sprintf("CLUSTER=%s is built on this machine and runs air-gapped only", flavor.Name), Do: "drop IMAGES=online, or drop CLUSTER"}
+	}
+	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
+		return "", &Problem{What: err.Error(), Do: "see make help"}
+	}
+	// What the machine must give a kind node, before anything is built
+	// for one.
+	if r := nodehost.ReadFacts(ctx, false).Check(); len(r.Problems) > 0 {
+		return "", &Problem{What: r.Problems[0], Do: "make doctor prints this machine's facts"}
+	}
+	if checkDocker {
+		if err := Docker(ctx); err != nil {
+			return "", err
+		}
+	}
+	// A live run holding the cluster's name ends this one here, before it
+	// builds or touches anything; cluster.Up checks again, for good.
+	claim, err := cluster.Take(s.ClusterName, "preflight")
+	if err != nil {
+		return "", err
+	}
+	claim.Release()
+	return "", nil
+}
+
+// specLabels lists each spec's labels through a Ginkgo dry run, which walks
+// the suite's tree without running any node: of a compiled suite (a .test
+// binary, as make builds it) directly, else through the ginkgo CLI.
+func specLabels(ctx context.Context, ginkgo, suite string) ([][]string, error) {
+	dir, err := os.MkdirTemp("", "kiamol-e2e-dry-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var cmd *exec.Cmd
+	if strings.HasSuffix(suite, ".test") {
+		cmd = exec.CommandContext(ctx, suite, "--ginkgo.dry-run", "--ginkgo.no-color", "--ginkgo.silence-skips",
+			"--ginkgo.json-report", filepath.Join(dir, "dry-run.json"))
+		cmd.Dir = dir
+	} else {
+		args := []string{"--dry-run", "--no-color", "--silence-skips", "--output-dir", dir, "--json-report", "dry-run.json", suite}
+		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "ginkgo"}, args...)...)
+		if ginkgo != "" {
+			cmd = exec.CommandContext(ctx, ginkgo, args...)
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("cannot list the suite's specs (dry run of %s): %v\n%s", suite, err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "dry-run.json"))
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		return nil, err
+	}
+	var specs [][]string
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType == types.NodeTypeIt {
+				specs = append(specs, s.Labels())
+			}
+		}
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("the dry run listed no specs")
+	}
+	return specs, nil
+}

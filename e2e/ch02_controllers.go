@@ -19,7 +19,7 @@ import (
 // controllers is chapter 2, section 2.2: running Pods with controllers.
 func (k *Suite) controllers() {
 	const name = "hello-kiamol-2"
-	Describe("2.2 Deployments", func() {
+	Describe("2.2 Deployments", SpecPriority(50), func() {
 		// Claims that only read share one Deployment.
 		Describe("one Deployment, read by each claim", Ordered, ContinueOnFailure, func() {
 			var (

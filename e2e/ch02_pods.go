@@ -16,56 +16,10 @@ import (
 )
 
 // pods is chapter 2, section 2.1: how Kubernetes runs and manages
-// containers.
+// containers. The claims that only read a Pod share one (onePod); these two
+// change theirs, so each has its own.
 func (k *Suite) pods() {
-	Describe("2.1 Pods", func() {
-		// Claims that only read share one Pod; each still passes or fails on
-		// its own (ContinueOnFailure), with its own time in the verdict.
-		Describe("one Pod, read by each claim", Ordered, ContinueOnFailure, func() {
-			var (
-				kc  kubectl.Kubectl
-				pod *corev1.Pod
-			)
-			BeforeAll(func(ctx SpecContext) {
-				var ns string
-				ns, kc = k.namespace(ctx, "pods")
-				pod = k.runHelloKiamol(ctx, kc, ns)
-			}, NodeTimeout(k.timeouts.Chapter))
-
-			claim("2.1/pod-ready", func(ctx SpecContext) {
-				podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
-				Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
-				Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
-				Expect(podIP.Equal(hostIP)).To(BeFalse(), "the pod has its own virtual IP, not its node's (%s)", hostIP)
-
-				columns := mustRun(ctx, kc, "get", "pod", "hello-kiamol", "--output", "custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP")
-				Expect(lines(columns.Stdout)).To(HaveLen(2), "a header and one row:\n%s", columns.Stdout)
-				Expect(strings.Fields(lines(columns.Stdout)[1])).To(Equal([]string{"hello-kiamol", pod.Status.HostIP, pod.Status.PodIP}), "kubectl prints the IPs the API has")
-
-				list := mustRun(ctx, kc, "get", "pods")
-				Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
-			}, SpecTimeout(k.timeouts.Chapter))
-
-			claim("2.1/container-id", func(ctx SpecContext) {
-				out := mustRun(ctx, kc, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
-				id := strings.TrimSpace(out.Stdout)
-				Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
-				Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
-				// The kubelet wrote that ID; the runtime on the node, asked
-				// directly, answers for it.
-				scheme, raw, _ := strings.Cut(id, "://")
-				held := k.inspectContainer(ctx, pod)
-				AddReportEntry(PathEntry, fmt.Sprintf("%s: %s %s holds %s (%s)", held.Path, held.Runtime, held.Version, shortID(id), strings.Join(held.Commands, " && ")))
-				Expect(held.ID).To(Equal(raw), "the node's runtime holds a container under exactly the containerID's ID")
-				Expect(held.Runtime).To(Equal(scheme), "the runtime that holds it is the one the containerID's scheme names")
-			}, SpecTimeout(k.timeouts.Chapter))
-
-			claim("2.1/port-forward-pod", func(ctx SpecContext) {
-				k.pageMustBeServed(ctx, k.forwardTo(ctx, kc, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)
-			}, SpecTimeout(k.timeouts.Chapter))
-		})
-
-		// Claims that change the Pod get their own.
+	Describe("2.1 Pods: self-healing", SpecPriority(70), func() {
 		claim("2.1/self-healing", func(ctx SpecContext) {
 			ns, kc := k.namespace(ctx, "pods")
 			pod := k.runHelloKiamol(ctx, kc, ns)
@@ -89,6 +43,38 @@ func (k *Suite) pods() {
 			k.pageMustBeServed(ctx, session, "/", fixtures.HelloKiamolHeading)
 		}, SpecTimeout(k.timeouts.Chapter))
 	})
+}
+
+// podReadyClaim is 2.1/pod-ready on a Pod kubectl run made: its own IP,
+// and kubectl lists it as the API has it.
+func (k *Suite) podReadyClaim(ctx context.Context, kc kubectl.Kubectl, pod *corev1.Pod) {
+	GinkgoHelper()
+	podIP, hostIP := net.ParseIP(pod.Status.PodIP), net.ParseIP(pod.Status.HostIP)
+	Expect(podIP).NotTo(BeNil(), "status.podIP %q is an IP", pod.Status.PodIP)
+	Expect(hostIP).NotTo(BeNil(), "status.hostIP %q is an IP", pod.Status.HostIP)
+	Expect(podIP.Equal(hostIP)).To(BeFalse(), "the pod has its own virtual IP, not its node's (%s)", hostIP)
+
+	columns := mustRun(ctx, kc, "get", "pod", "hello-kiamol", "--output", "custom-columns=NAME:metadata.name,NODE_IP:status.hostIP,POD_IP:status.podIP")
+	Expect(lines(columns.Stdout)).To(HaveLen(2), "a header and one row:\n%s", columns.Stdout)
+	Expect(strings.Fields(lines(columns.Stdout)[1])).To(Equal([]string{"hello-kiamol", pod.Status.HostIP, pod.Status.PodIP}), "kubectl prints the IPs the API has")
+
+	list := mustRun(ctx, kc, "get", "pods")
+	Expect(list.Stdout).To(MatchRegexp(`(?m)^hello-kiamol\s+1/1\s+Running\s`), "kubectl get pods lists it, 1/1 Running")
+}
+
+// containerIDClaim is 2.1/container-id: the kubelet wrote the ID; the
+// runtime on the node, asked directly, answers for it.
+func (k *Suite) containerIDClaim(ctx context.Context, kc kubectl.Kubectl, pod *corev1.Pod) {
+	GinkgoHelper()
+	out := mustRun(ctx, kc, "get", "pod", "hello-kiamol", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+	id := strings.TrimSpace(out.Stdout)
+	Expect(id).To(MatchRegexp(`^[a-z]+://[0-9a-f]+$`), "containerID is <runtime>://<id>")
+	Expect(id).To(Equal(pod.Status.ContainerStatuses[0].ContainerID), "kubectl prints the ID the API has")
+	scheme, raw, _ := strings.Cut(id, "://")
+	held := k.inspectContainer(ctx, pod)
+	AddReportEntry(PathEntry, fmt.Sprintf("%s: %s %s holds %s (%s)", held.Path, held.Runtime, held.Version, shortID(id), strings.Join(held.Commands, " && ")))
+	Expect(held.ID).To(Equal(raw), "the node's runtime holds a container under exactly the containerID's ID")
+	Expect(held.Runtime).To(Equal(scheme), "the runtime that holds it is the one the containerID's scheme names")
 }
 
 // runHelloKiamol is the chapter's first command, then its wait; it checks

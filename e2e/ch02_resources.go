@@ -22,7 +22,7 @@ import (
 // What a controller owns comes back when deleted; what nothing owns does
 // not; and deleting the controller takes what it owns with it.
 func (k *Suite) deleting() {
-	Describe("2.5 Resource management", func() {
+	Describe("2.5 Resource management", SpecPriority(100), func() {
 		claim("2.5/delete-pods", func(ctx SpecContext) {
 			ns, kc := k.namespace(ctx, "delete")
 			// The chapter's four objects so far, all made before any wait.

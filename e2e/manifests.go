@@ -13,39 +13,61 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
 )
 
-// everyManifest proves, for every chapter, that each manifest applies,
-// runs, and changes nothing when applied again ("the same deployment,
-// repeatable"). A new chapter's manifests are checked here without a line
-// of spec.
-func (k *Suite) everyManifest() {
-	Describe("Every chapter's manifests", func() {
-		for _, ch := range fixtures.Chapters {
-			if len(ch.Objects) == 0 || ch.ReapplyClaim == "" {
-				continue // no manifests: nothing to claim
-			}
-			claim(ch.ReapplyClaim, func(ctx SpecContext) {
-				ns, kc := k.namespace(ctx, "manifests")
+// applied is one chapter's manifests, applied in a namespace of their own.
+type applied struct {
+	ns string
+	kc kubectl.Kubectl
+}
+
+// chapterManifests applies every manifest of each chapter in one namespace
+// and lets the claims that only read what they made share it
+// (manifestReaders); the last claim applies them all again and proves that
+// nothing changes ("the same deployment, repeatable"). A new chapter's
+// manifests are applied and re-applied here without a line of spec.
+func (k *Suite) chapterManifests() {
+	for _, ch := range fixtures.Chapters {
+		if len(ch.Objects) == 0 || ch.ReapplyClaim == "" {
+			continue // no manifests: nothing to claim
+		}
+		Describe(ch.ID+": every manifest applied in one namespace, read by each claim", Ordered, ContinueOnFailure, SpecPriority(90), func() {
+			a := &applied{}
+			BeforeAll(func(ctx SpecContext) {
+				a.ns, a.kc = k.namespace(ctx, "manifests")
 				for _, o := range ch.Objects {
-					out := mustRun(ctx, kc, "apply", "-f", k.manifestPath(ctx, ch, o.File))
+					out := mustRun(ctx, a.kc, "apply", "-f", k.manifestPath(ctx, ch, o.File))
 					Expect(lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` created$`)), "kubectl apply -f %s", o.File)
 				}
 				// Let the controllers and the kubelet finish their own
 				// writes, so any later change could only come from the
 				// second apply.
 				for _, o := range ch.Objects {
-					k.settled(ctx, ns, o)
+					k.settled(ctx, a.ns, o)
 				}
+			}, NodeTimeout(k.timeouts.Chapter))
+
+			k.manifestReaders(ch, a)
+
+			claim(ch.ReapplyClaim, func(ctx SpecContext) {
 				for _, o := range ch.Objects {
-					before := k.storedVersion(ctx, ns, o)
-					out := mustRun(ctx, kc, "apply", "-f", k.manifestPath(ctx, ch, o.File))
+					before := k.storedVersion(ctx, a.ns, o)
+					out := mustRun(ctx, a.kc, "apply", "-f", k.manifestPath(ctx, ch, o.File))
 					Expect(lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` unchanged$`)), "kubectl apply -f %s a second time", o.File)
-					Expect(k.storedVersion(ctx, ns, o)).To(Equal(before), "%s %s as stored after the second apply", o.Kind, o.Name)
+					Expect(k.storedVersion(ctx, a.ns, o)).To(Equal(before), "%s %s as stored after the second apply", o.Kind, o.Name)
 				}
 			}, SpecTimeout(k.timeouts.Chapter))
-		}
-	})
+		})
+	}
+}
+
+// manifestReaders registers a chapter's claims that only read what its
+// manifests made.
+func (k *Suite) manifestReaders(ch *fixtures.Chapter, a *applied) {
+	if ch == fixtures.Chapter2 {
+		k.chapter2Manifests(a)
+	}
 }
 
 // settled waits until an object has reached its steady state: a Pod Ready;

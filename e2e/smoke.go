@@ -1,21 +1,21 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
-// smoke checks the cluster under test, not a claim of the book: its nodes,
-// its control plane, and that each chapter image pulls and runs.
+// smoke checks the cluster under test, not a claim of the book: its nodes
+// and its control plane. That each chapter image pulls and runs is checked
+// on the Pods the chapter's claims run (imageCheck).
 func (k *Suite) smoke() {
 	Describe("The cluster under test", Label("smoke"), func() {
 		It("has every node Ready", func(ctx SpecContext) {
@@ -73,29 +73,6 @@ func (k *Suite) smoke() {
 			}, SpecTimeout(k.timeouts.Spec))
 		}
 
-		for _, img := range fixtures.AllImages() {
-			It("pulls "+img.Ref+" untagged (imagePullPolicy Always) and runs it Ready", func(ctx SpecContext) {
-				ns, _ := k.namespace(ctx, "smoke")
-				name := strings.TrimPrefix(img.Ref[strings.LastIndex(img.Ref, "/")+1:], "ch02-")
-				pod := &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: k.image(img.Ref)}}},
-				}
-				Expect(k.klient.Create(ctx, pod)).To(Succeed())
-				if ref := k.image(img.Ref); !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") && !strings.Contains(ref, "@") {
-					// A replacement with a tag (E2E_REPLACE_IMAGES) defaults
-					// to IfNotPresent, as it should.
-					Expect(pod.Spec.Containers[0].ImagePullPolicy).To(Equal(corev1.PullAlways),
-						"an untagged image defaults to imagePullPolicy Always, so every start pulls from a registry")
-				}
-				p := k.podMustBeReady(ctx, ns, name)
-				if k.run.Mode == images.Airgap && k.image(img.Ref) == img.Ref {
-					want := k.run.Built.Images[img.Ref+":latest"]
-					Expect(p.Status.ContainerStatuses[0].ImageID).To(HaveSuffix("@"+want),
-						"the running image is the stand-in the local registry serves")
-				}
-			}, SpecTimeout(k.timeouts.Spec))
-		}
 	})
 }
 
@@ -106,4 +83,29 @@ func everyReady(pods []corev1.Pod) bool {
 		}
 	}
 	return true
+}
+
+// imageCheck is the cluster check that a chapter image pulls untagged
+// (imagePullPolicy Always, so from a registry on every start) and runs
+// Ready, read off a Pod that the chapter's claims already run with it, in
+// the group that runs it; air-gapped, the running image is the stand-in the
+// local registry serves.
+// (fixtures' tests hold every chapter image to having one.)
+func (k *Suite) imageCheck(ref string, podOf func(context.Context) *corev1.Pod) {
+	It("pulls "+ref+" untagged (imagePullPolicy Always) and runs it Ready", Label("smoke"), func(ctx SpecContext) {
+		p := podOf(ctx)
+		c := p.Spec.Containers[0]
+		Expect(c.Image).To(Equal(k.image(ref)), "the Pod runs the chapter's image")
+		if !strings.Contains(c.Image[strings.LastIndex(c.Image, "/")+1:], ":") && !strings.Contains(c.Image, "@") {
+			// A replacement with a tag (E2E_REPLACE_IMAGES) defaults to
+			// IfNotPresent, as it should.
+			Expect(c.ImagePullPolicy).To(Equal(corev1.PullAlways),
+				"an untagged image defaults to imagePullPolicy Always, so every start pulls from a registry")
+		}
+		if k.run.Mode == images.Airgap && k.image(ref) == ref {
+			want := k.run.Built.Images[ref+":latest"]
+			Expect(p.Status.ContainerStatuses[0].ImageID).To(HaveSuffix("@"+want),
+				"the running image is the stand-in the local registry serves")
+		}
+	}, SpecTimeout(k.timeouts.Spec))
 }

@@ -56,6 +56,10 @@ type Suite struct {
 	created *cluster.Cluster
 }
 
+// CleanupEntry is the report entry saying what of the run's cleanup the
+// cluster was still doing at its end; the verdict shows it.
+const CleanupEntry = "cleanup"
+
 // run is what process 1 tells every parallel process about the cluster.
 type run struct {
 	Kubeconfig string // a path, or a KUBECONFIG list on an existing cluster
@@ -93,13 +97,12 @@ func Run(t GinkgoTestingT, s settings.Settings) bool {
 	k := &Suite{settings: s, timeouts: timeouts}
 	k.setUp()
 	k.reportProgress()
+	k.onePod()
 	k.pods()
 	k.controllers()
+	k.chapterManifests()
 	k.manifests()
-	k.inside()
 	k.deleting()
-	k.lab()
-	k.everyManifest()
 	k.smoke()
 	k.airgap()
 	return RunSpecs(t, "kiamol")
@@ -163,15 +166,20 @@ func (k *Suite) setUp() {
 		// A cluster that stays (existing, or kept) must be left as it was
 		// found: the specs deleted their namespaces as they ended; this
 		// catches one whose spec was interrupted before its cleanup was
-		// registered, and waits until none is left.
+		// registered. The run does not wait for the namespace controller
+		// (measured: 5-6 s after the last spec) to finish: it says what is
+		// still going, and the cluster finishes it on its own; a later
+		// run's sweep removes any that stay.
 		if k.client != nil {
 			Expect(sweep.DeleteRun(ctx, k.client, k.run.Owner.RunID)).To(Succeed(), "delete the run's namespaces")
-			Expect(sweep.WaitGone(ctx, k.client, k.run.Owner.RunID, k.timeouts.NamespacesGone, k.timeouts.Poll, k.namespacesStuck)).To(Succeed())
+			if left, err := sweep.Left(ctx, k.client, k.run.Owner.RunID); err == nil && len(left) > 0 {
+				AddReportEntry(CleanupEntry, fmt.Sprintf("%d namespace(s) of this run deleted and still terminating at its end (%s): the cluster finishes removing them; a later run's sweep removes any that stay", len(left), strings.Join(left, ", ")), ReportEntryVisibilityAlways)
+			}
 		}
 		if k.created != nil {
 			Expect(k.created.Down(ctx, false)).To(Succeed())
 		}
-	}, NodeTimeout(k.timeouts.ClusterDown+k.timeouts.NamespacesGone))
+	}, NodeTimeout(k.timeouts.ClusterDown+k.timeouts.Kubectl))
 }
 
 // connect makes this process's clients for the run's cluster.

@@ -58,15 +58,6 @@ func (k *Suite) namespace(ctx context.Context, prefix string) (string, kubectl.K
 	return ns, k.kube().In(ns)
 }
 
-// namespacesStuck says why no namespace can be deleted: the namespace
-// controller runs in kube-controller-manager.
-func (k *Suite) namespacesStuck(ctx context.Context) string {
-	if p := k.health.Established(ctx); diagnose.ControllerDown(p, "kube-controller-manager") {
-		return "cluster: " + p
-	}
-	return ""
-}
-
 // mustRun runs a reader's command and fails the spec, with kubectl's own
 // words, if it fails.
 func mustRun(ctx context.Context, kc kubectl.Kubectl, args ...string) kubectl.Result {

@@ -1,8 +1,10 @@
-// Command bench times the suite against the same chapter typed by hand: on
-// one kept cluster it runs, alternately, hack/bench/chapter.sh (the book's
-// exercises with kubectl, honest waits) and `make e2e EXISTING=1`, and
-// prints medians, spreads and their ratio as a Markdown table. Optionally it
-// also times the cluster-up path: `make e2e` from cached images to verdict.
+// Command bench times the suite against the chapter scripted with kubectl:
+// on one kept cluster it runs, in turn, hack/bench/chapter.sh (every
+// exercise, each step checked, no wait the chapter does not need), the
+// same script waiting for its namespace to go, and `make e2e EXISTING=1`,
+// and prints medians, spreads and the suite's ratio to each as a Markdown
+// table. Optionally it also times the cluster-up path: `make e2e` from
+// cached images to verdict.
 //
 //	go run ./hack/bench [-pairs 5] [-cluster-up 3]    (make bench)
 //
@@ -22,7 +24,7 @@ import (
 )
 
 func main() {
-	pairs := flag.Int("pairs", 5, "script/suite pairs to time, alternating")
+	pairs := flag.Int("pairs", 5, "rounds to time, each of the script, the suite and the waiting script")
 	clusterUp := flag.Int("cluster-up", 0, "also time this many `make e2e` runs that make their own cluster")
 	out := flag.String("md", "_artifacts/bench.md", "where to write the table as well")
 	flag.Parse()
@@ -58,31 +60,28 @@ func run(pairs, clusterUp int, mdPath string) error {
 	}()
 	script := []string{"env", "KUBECTL=" + filepath.Join(cache, "bin", "kubectl"), "KUBECONFIG=" + kubeconfig,
 		"CONTEXT=kind-" + cluster, "FIXTURES=fixtures/ch02", "bash", "hack/bench/chapter.sh"}
+	waiting := append([]string{script[0], "WAIT_NAMESPACE=1"}, script[1:]...)
 	suite := []string{"make", "e2e", "EXISTING=1", "KUBECONFIG=" + kubeconfig, "CLUSTER_NAME=" + cluster}
 	if _, err := timed(script...); err != nil {
 		return fmt.Errorf("the script's warm-up failed: %w", err)
 	}
 
-	var scriptTimes, suiteTimes []time.Duration
+	// Each round runs the three in turn, each round starting one later, so
+	// none always follows the same other.
+	times := map[string][]time.Duration{}
+	cmds := [][]string{script, suite, waiting}
 	for i := 0; i < pairs; i++ {
-		// Alternate which goes first, so neither always follows the other.
-		order := [][]string{script, suite}
-		if i%2 == 1 {
-			order = [][]string{suite, script}
-		}
-		for _, cmd := range order {
+		for j := range cmds {
+			cmd := cmds[(i+j)%len(cmds)]
 			d, err := timed(cmd...)
 			if err != nil {
-				return fmt.Errorf("pair %d: %w", i+1, err)
+				return fmt.Errorf("round %d: %w", i+1, err)
 			}
-			if cmd[0] == "env" {
-				scriptTimes = append(scriptTimes, d)
-			} else {
-				suiteTimes = append(suiteTimes, d)
-			}
-			fmt.Printf("bench: pair %d: %s %.1fs\n", i+1, name(cmd), d.Seconds())
+			times[name(cmd)] = append(times[name(cmd)], d)
+			fmt.Printf("bench: round %d: %s %.1fs\n", i+1, name(cmd), d.Seconds())
 		}
 	}
+	scriptTimes, suiteTimes, waitingTimes := times[name(script)], times[name(suite)], times[name(waiting)]
 
 	var up []time.Duration
 	for i := 0; i < clusterUp; i++ {
@@ -94,7 +93,7 @@ func run(pairs, clusterUp int, mdPath string) error {
 		fmt.Printf("bench: cluster-up run %d: %.1fs\n", i+1, d.Seconds())
 	}
 
-	md := table(machine, scriptTimes, suiteTimes, up)
+	md := table(machine, scriptTimes, waitingTimes, suiteTimes, up)
 	fmt.Print(md)
 	if mdPath != "" {
 		_ = os.MkdirAll(filepath.Dir(mdPath), 0o755)
@@ -104,7 +103,10 @@ func run(pairs, clusterUp int, mdPath string) error {
 }
 
 func name(cmd []string) string {
-	if cmd[0] == "env" {
+	switch {
+	case cmd[0] == "env" && cmd[1] == "WAIT_NAMESPACE=1":
+		return "chapter.sh, waiting for its namespace"
+	case cmd[0] == "env":
 		return "chapter.sh"
 	}
 	return "make e2e EXISTING=1"
@@ -127,7 +129,7 @@ func timed(args ...string) (time.Duration, error) {
 	return d, nil
 }
 
-func table(machine string, script, suite, up []time.Duration) string {
+func table(machine string, script, waiting, suite, up []time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nMeasured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02"), machine)
 	b.WriteString("| what | runs | median | min-max |\n|---|---|---|---|\n")
@@ -138,14 +140,19 @@ func table(machine string, script, suite, up []time.Duration) string {
 		lo, med, hi := spread(ds)
 		fmt.Fprintf(&b, "| %s | %d | %.1f s | %.1f-%.1f s |\n", what, len(ds), med.Seconds(), lo.Seconds(), hi.Seconds())
 	}
-	row("`hack/bench/chapter.sh`: the chapter typed with kubectl, sequential", script)
-	row("`make e2e EXISTING=1`: the suite on the same cluster", suite)
+	row("`hack/bench/chapter.sh`: the chapter scripted with kubectl, sequential, the namespace deleted without waiting", script)
+	row("the same script, waiting for its namespace to go (`WAIT_NAMESPACE=1`)", waiting)
+	row("`make e2e EXISTING=1`: the suite (31 specs) on the same cluster", suite)
 	row("`make e2e` from cached images: cluster up, suite, cluster down", up)
-	if len(script) > 0 && len(suite) > 0 {
-		_, s, _ := spread(script)
-		_, e, _ := spread(suite)
-		fmt.Fprintf(&b, "\nRatio of medians, suite / script: **%.2f**\n", e.Seconds()/s.Seconds())
+	ratio := func(what string, yardstick []time.Duration) {
+		if len(yardstick) > 0 && len(suite) > 0 {
+			_, y, _ := spread(yardstick)
+			_, e, _ := spread(suite)
+			fmt.Fprintf(&b, "\nRatio of medians, suite / %s: **%.2f**\n", what, e.Seconds()/y.Seconds())
+		}
 	}
+	ratio("script", script)
+	ratio("script waiting for its namespace", waiting)
 	return b.String()
 }
 

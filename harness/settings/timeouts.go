@@ -50,9 +50,6 @@ type Timeouts struct {
 	Spec    time.Duration
 	// ClusterDown bounds deletion of the cluster, registry and network.
 	ClusterDown time.Duration
-	// NamespacesGone bounds the run's namespaces leaving Terminating at its
-	// end, on a cluster that stays.
-	NamespacesGone time.Duration
 	// Poll is how often every wait looks again; client-go rate-limits
 	// faster polls, and slower ones only add latency.
 	Poll time.Duration
@@ -63,21 +60,20 @@ type Timeouts struct {
 // DefaultTimeouts are the bounds for a 2-core runner at scale 1.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{
-		ClusterUp:      5 * time.Minute,
-		NodeReady:      2 * time.Minute,
-		SystemPods:     3 * time.Minute,
-		PodReady:       90 * time.Second,
-		SelfHeal:       90 * time.Second,
-		Controller:     90 * time.Second,
-		PortForward:    60 * time.Second,
-		Kubectl:        60 * time.Second,
-		RuntimeCall:    60 * time.Second,
-		Chapter:        5 * time.Minute,
-		Spec:           5 * time.Minute,
-		ClusterDown:    3 * time.Minute,
-		NamespacesGone: 3 * time.Minute,
-		Poll:           250 * time.Millisecond,
-		Scale:          1,
+		ClusterUp:   5 * time.Minute,
+		NodeReady:   2 * time.Minute,
+		SystemPods:  3 * time.Minute,
+		PodReady:    90 * time.Second,
+		SelfHeal:    90 * time.Second,
+		Controller:  90 * time.Second,
+		PortForward: 60 * time.Second,
+		Kubectl:     60 * time.Second,
+		RuntimeCall: 60 * time.Second,
+		Chapter:     5 * time.Minute,
+		Spec:        5 * time.Minute,
+		ClusterDown: 3 * time.Minute,
+		Poll:        250 * time.Millisecond,
+		Scale:       1,
 	}
 }
 
@@ -100,7 +96,7 @@ func TimeoutsFromEnv() (Timeouts, error) {
 func (t Timeouts) Scaled(f float64) Timeouts {
 	s := func(d *time.Duration) { *d = time.Duration(float64(*d) * f) }
 	for _, d := range []*time.Duration{&t.ClusterUp, &t.NodeReady, &t.SystemPods, &t.PodReady, &t.SelfHeal, &t.Controller,
-		&t.PortForward, &t.Kubectl, &t.RuntimeCall, &t.Chapter, &t.Spec, &t.ClusterDown, &t.NamespacesGone} {
+		&t.PortForward, &t.Kubectl, &t.RuntimeCall, &t.Chapter, &t.Spec, &t.ClusterDown} {
 		s(d)
 	}
 	t.Scale *= f

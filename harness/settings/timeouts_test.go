@@ -33,7 +33,7 @@ func TestTimeoutsFromEnv(t *testing.T) {
 	for name, v := range map[string]time.Duration{"ClusterUp": d.ClusterUp, "NodeReady": d.NodeReady, "SystemPods": d.SystemPods,
 		"PodReady": d.PodReady, "SelfHeal": d.SelfHeal, "Controller": d.Controller, "PortForward": d.PortForward, "Kubectl": d.Kubectl,
 		"RuntimeCall": d.RuntimeCall, "Chapter": d.Chapter, "Spec": d.Spec, "ClusterDown": d.ClusterDown,
-		"NamespacesGone": d.NamespacesGone, "Poll": d.Poll} {
+		"Poll": d.Poll} {
 		if v <= 0 {
 			t.Errorf("%s is %s", name, v)
 		}

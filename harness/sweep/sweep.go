@@ -20,7 +20,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -190,39 +189,19 @@ func DeleteRun(ctx context.Context, cs kubernetes.Interface, runID string) error
 	return errors.Join(errs...)
 }
 
-// WaitGone waits until no namespace labelled with the run's ID is left (they
-// linger in Terminating while their pods stop), and names those still there
-// when it gives up; it stops at once when stuck says why none can go.
-func WaitGone(ctx context.Context, cs kubernetes.Interface, runID string, within time.Duration, poll time.Duration, stuck func(context.Context) string) error {
-	var left []string
-	why := ""
-	err := wait.PollUntilContextTimeout(ctx, poll, within, true, func(ctx context.Context) (bool, error) {
-		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + runID})
-		if err != nil {
-			return false, nil // the API server's hiccup: look again
-		}
-		left = left[:0]
-		for _, ns := range list.Items {
-			left = append(left, ns.Name+"("+string(ns.Status.Phase)+")")
-		}
-		if len(left) > 0 && stuck != nil {
-			if why = stuck(ctx); why != "" {
-				return false, errStuck
-			}
-		}
-		return len(left) == 0, nil
-	})
-	sort.Strings(left)
-	switch {
-	case err == nil:
-		return nil
-	case why != "":
-		return fmt.Errorf("namespaces of run %s cannot be deleted: %s: %v", runID, why, left)
+// Left lists the run's namespaces that are still there.
+func Left(ctx context.Context, cs kubernetes.Interface, runID string) ([]string, error) {
+	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: RunLabel + "=" + runID})
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("namespaces of run %s still there after %s: %v", runID, within, left)
+	var out []string
+	for _, ns := range list.Items {
+		out = append(out, ns.Name)
+	}
+	sort.Strings(out)
+	return out, nil
 }
-
-var errStuck = errors.New("stuck")
 
 // Heartbeat renews the heartbeat of the namespaces names returns (this
 // process's live ones) every HeartbeatEvery until ctx ends. A namespace that

@@ -114,21 +114,11 @@ func TestOwnerAnnotations(t *testing.T) {
 	}
 }
 
-func TestWaitGone(t *testing.T) {
-	ctx := context.Background()
-	mine := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pods-a", Labels: map[string]string{RunLabel: "r1"}},
-		Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
+func TestLeft(t *testing.T) {
+	mine := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pods-a", Labels: map[string]string{RunLabel: "r1"}}}
 	other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pods-b", Labels: map[string]string{RunLabel: "r2"}}}
-	if err := WaitGone(ctx, fake.NewClientset(other), "r1", time.Second, 10*time.Millisecond, nil); err != nil {
-		t.Errorf("another run's namespace held the wait: %v", err)
-	}
-	err := WaitGone(ctx, fake.NewClientset(mine, other), "r1", 100*time.Millisecond, 10*time.Millisecond, nil)
-	if err == nil || !strings.Contains(err.Error(), "still there after 100ms: [pods-a(Terminating)]") {
-		t.Errorf("err %v", err)
-	}
-	start := time.Now()
-	err = WaitGone(ctx, fake.NewClientset(mine), "r1", time.Minute, 10*time.Millisecond, func(context.Context) string { return "kube-controller-manager is not running" })
-	if err == nil || !strings.Contains(err.Error(), "cannot be deleted: kube-controller-manager is not running") || time.Since(start) > 5*time.Second {
-		t.Errorf("err %v after %s", err, time.Since(start))
+	left, err := Left(context.Background(), fake.NewClientset(mine, other), "r1")
+	if err != nil || len(left) != 1 || left[0] != "pods-a" {
+		t.Errorf("left %v, %v", left, err)
 	}
 }

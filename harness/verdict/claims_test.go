@@ -148,3 +148,14 @@ func TestTheHeaderShowsEachSubstitution(t *testing.T) {
 		t.Errorf("no substitution:\n%s", got)
 	}
 }
+
+// What the cluster was still removing at the run's end is said, not hidden.
+func TestCleanupStillGoingIsSaid(t *testing.T) {
+	owes(t, owed[:1]...)
+	end := types.SpecReport{LeafNodeType: types.NodeTypeSynchronizedAfterSuite, State: types.SpecStatePassed,
+		ReportEntries: []types.ReportEntry{{Name: cleanupEntry, Value: types.WrapEntryValue("2 namespace(s) of this run deleted and still terminating at its end (pods-a, pods-b)")}}}
+	v := readAs(t, suiteOf(true, proves(19, "2.1/pod-ready", passed, none), end))
+	if got := summaryOf(v); !strings.Contains(got, "cleanup: 2 namespace(s) of this run deleted and still terminating at its end (pods-a, pods-b)\n") || v.result() != resultPass {
+		t.Errorf("summary:\n%s", got)
+	}
+}

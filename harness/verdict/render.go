@@ -85,6 +85,9 @@ func (v verdict) notes(quote string) []string {
 	for _, r := range v.reasons {
 		out = append(out, "suite: "+collapse(r))
 	}
+	for _, c := range v.cleanup {
+		out = append(out, "cleanup: "+collapse(c))
+	}
 	return out
 }
 

@@ -115,6 +115,9 @@ type verdict struct {
 
 	labelFilter string
 	reasons     []string // the suite's own failure reasons, e.g. an interrupt
+	// cleanup says what of the run's cleanup the cluster was still doing
+	// at the run's end (a "cleanup" entry on a suite node).
+	cleanup []string
 	start       time.Time
 	took        time.Duration
 }
@@ -165,6 +168,11 @@ func (v *verdict) addReport(r types.Report) {
 // addSuiteNode lists a suite node only when it failed; its success is
 // what lets the specs run at all.
 func (v *verdict) addSuiteNode(s types.SpecReport) {
+	for _, e := range s.ReportEntries {
+		if e.Name == cleanupEntry && !slices.Contains(v.cleanup, e.Value.String()) {
+			v.cleanup = append(v.cleanup, e.Value.String())
+		}
+	}
 	if !s.State.Is(types.SpecStateFailureStates) {
 		return
 	}
@@ -244,6 +252,10 @@ func specRow(s types.SpecReport, r types.Report) row {
 	}
 	return out
 }
+
+// cleanupEntry is the report entry the suite's end adds when the cluster is
+// still removing the run's namespaces (e2e.CleanupEntry).
+const cleanupEntry = "cleanup"
 
 // pathEntry is the report entry a claim that depends on the cluster's
 // shape adds to say how it reached what it needed (self-healing: this

@@ -272,9 +272,12 @@ func (k *Suite) makeCluster(ctx context.Context, r *run) {
 		KubeconfigPath: r.Kubeconfig,
 		Nodes:          s.Nodes,
 		Keep:           s.Keep,
-		WaitForReady:   k.timeouts.NodeReady,
-		Log:            GinkgoWriter,
-		Evidence:       filepath.Join(s.Artifacts, "failures", "cluster-create"),
+		// kind returns once the control plane is up; the node turns Ready (its
+		// pod CIDR, then the CNI) while the specs start: their Pods wait for
+		// it, and "has every node Ready" checks it.
+		WaitForReady: 0,
+		Log:          GinkgoWriter,
+		Evidence:     filepath.Join(s.Artifacts, "failures", "cluster-create"),
 	})
 	failOn(err)
 	r.Built, r.Reused = k.created.Built, k.created.Reused

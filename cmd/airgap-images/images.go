@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
@@ -89,9 +90,13 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) 
 		"/etc/crictl.yaml":                                               conf("crictl.yaml"),
 		// No static CNI configuration: kiamol-cni writes it once the node
 		// has its pod CIDR, one range per node.
-		"/usr/local/bin/kiamol-cni":                                      {mode: 0o755, data: nodeFile("kiamol-cni")},
-		"/etc/systemd/system/kiamol-cni.service":                         conf("kiamol-cni.service"),
-		"/etc/systemd/system/multi-user.target.wants/kiamol-cni.service": {symlink: "/etc/systemd/system/kiamol-cni.service"},
+		"/usr/local/bin/kiamol-cni":                                          {mode: 0o755, data: nodeFile("kiamol-cni")},
+		"/usr/local/bin/kiamol-prepull":                                      {mode: 0o755, data: nodeFile("kiamol-prepull")},
+		"/etc/systemd/system/kiamol-prepull.service":                         conf("kiamol-prepull.service"),
+		"/etc/systemd/system/multi-user.target.wants/kiamol-prepull.service": {symlink: "/etc/systemd/system/kiamol-prepull.service"},
+		"/etc/kiamol-e2e/prepull-images":                                     {mode: 0o644, data: prepullList()},
+		"/etc/systemd/system/kiamol-cni.service":                             conf("kiamol-cni.service"),
+		"/etc/systemd/system/multi-user.target.wants/kiamol-cni.service":     {symlink: "/etc/systemd/system/kiamol-cni.service"},
 		"/opt/cni/bin":                         {symlink: "/usr/lib/cni"},
 		"/kind/version":                        {mode: 0o644, data: []byte(f.KubernetesVersion)},
 		"/kind/manifests/default-storage.yaml": conf("default-storage.yaml"),
@@ -109,6 +114,16 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) 
 		}
 	}
 	return writeLayer(out, files)
+}
+
+// prepullList is the chapters' images, one a line, as the chapters write
+// them: what kiamol-prepull pulls as the node boots.
+func prepullList() []byte {
+	var b strings.Builder
+	for _, i := range fixtures.AllImages() {
+		b.WriteString(i.Ref + "\n")
+	}
+	return []byte(b.String())
 }
 
 // dockerNode adds what a node whose kubelet drives Docker needs: the

@@ -19,9 +19,10 @@ done
 
 NS=bench-$$-$RANDOM
 work=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # forward runs in a command substitution (a subshell), so its
+  # port-forwards' PIDs come back through a file, not a variable.
+  [ -f "$work/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$work/pids"
   local wait=false
   [ -n "$WAIT_NAMESPACE" ] && wait=true
   "$KUBECTL" --context "$CONTEXT" delete namespace "$NS" --wait="$wait" >/dev/null 2>&1 || true
@@ -43,7 +44,7 @@ until_ok() {
 # forward TARGET NAME: kubectl port-forward on a free port; prints the port.
 forward() {
   k port-forward --address 127.0.0.1 "$1" :80 >"$work/pf.$2" 2>&1 &
-  pids+=($!)
+  echo $! >>"$work/pids"
   until_ok grep -qs 'Forwarding from 127.0.0.1:[0-9]*' "$work/pf.$2"
   grep -o 'Forwarding from 127.0.0.1:[0-9]*' "$work/pf.$2" | head -1 | sed 's/.*://'
 }
@@ -101,7 +102,7 @@ k rollout status deploy/hello-kiamol-4 --timeout=90s >/dev/null
 expect 'pod/hello-kiamol-3 unchanged' "$(k apply -f "$FIXTURES/pod.yaml")"
 expect 'deployment.apps/hello-kiamol-4 unchanged' "$(k apply -f "$FIXTURES/deployment.yaml")"
 (cd "$FIXTURES/.." && exec python3 -m http.server --bind 127.0.0.1 0 >"$work/http" 2>&1) &
-pids+=($!)
+echo $! >>"$work/pids"
 until_ok grep -q 'port [0-9]*' "$work/http"
 hport=$(grep -o 'port [0-9]*' "$work/http" | head -1 | cut -d' ' -f2)
 expect 'pod/hello-kiamol-3 unchanged' "$(k apply -f "http://127.0.0.1:$hport/ch02/pod.yaml")"

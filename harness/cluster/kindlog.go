@@ -5,23 +5,29 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	kindlog "sigs.k8s.io/kind/pkg/log"
 )
 
-// writerLogger sends kind's progress to a writer, one line per message.
+// writerLogger sends kind's progress to a writer, one line per message,
+// each with the time since the provider was made: where a cluster's
+// creation spends its seconds.
 type writerLogger struct {
-	mu *sync.Mutex
-	w  io.Writer
-	v  kindlog.Level
+	mu    *sync.Mutex
+	w     io.Writer
+	v     kindlog.Level
+	start time.Time
 }
 
-func newLogger(w io.Writer) kindlog.Logger { return writerLogger{mu: &sync.Mutex{}, w: w, v: 0} }
+func newLogger(w io.Writer) kindlog.Logger {
+	return writerLogger{mu: &sync.Mutex{}, w: w, v: 0, start: time.Now()}
+}
 
 func (l writerLogger) line(prefix, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "[kind] %s%s\n", prefix, strings.TrimRight(msg, "\n"))
+	fmt.Fprintf(l.w, "[kind %5.1fs] %s%s\n", time.Since(l.start).Seconds(), prefix, strings.TrimRight(msg, "\n"))
 }
 
 func (l writerLogger) Warn(message string)                      { l.line("WARN: ", message) }

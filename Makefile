@@ -185,7 +185,8 @@ cross:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && $(call build-platforms,$$d)
 
 .PHONY: lint
-lint: ## vet, and check the CI workflow with actionlint
+lint: ## gofmt, vet, and check the CI workflow with actionlint
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "lint: not gofmt'ed: $$unformatted"; exit 1; fi
 	go vet ./...
 	go tool actionlint .github/workflows/e2e.yml
 

@@ -63,7 +63,7 @@ func nodeFilesHash() string {
 
 // nodeLayer lays the Kubernetes binaries and the node's configuration out
 // the way kind expects of a node image.
-func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) error {
+func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string, controlPlane []string) error {
 	containerdConfig, err := render("containerd-config.toml", map[string]string{"PauseTag": f.PauseTag})
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) 
 		"/usr/local/bin/kiamol-prepull":                                      {mode: 0o755, data: nodeFile("kiamol-prepull")},
 		"/etc/systemd/system/kiamol-prepull.service":                         conf("kiamol-prepull.service"),
 		"/etc/systemd/system/multi-user.target.wants/kiamol-prepull.service": {symlink: "/etc/systemd/system/kiamol-prepull.service"},
-		"/etc/kiamol-e2e/prepull-images":                                     {mode: 0o644, data: prepullList()},
+		"/etc/kiamol-e2e/prepull-images":                                     {mode: 0o644, data: prepullList(f, controlPlane)},
 		"/etc/systemd/system/kiamol-cni.service":                             conf("kiamol-cni.service"),
 		"/etc/systemd/system/multi-user.target.wants/kiamol-cni.service":     {symlink: "/etc/systemd/system/kiamol-cni.service"},
 		"/opt/cni/bin":                         {symlink: "/usr/lib/cni"},
@@ -116,10 +116,21 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string) 
 	return writeLayer(out, files)
 }
 
-// prepullList is the chapters' images, one a line, as the chapters write
-// them: what kiamol-prepull pulls as the node boots.
-func prepullList() []byte {
+// prepullList is what kiamol-prepull pulls as the node boots, one a line:
+// the control plane's images first, by the names its kubelet asks for (the
+// default flavor's runtime mirrors registry.k8s.io to the local registry;
+// the Docker flavor's kubeadm names the registry itself), so that neither
+// kubeadm nor the add-ons wait on a pull and the kubelet's one-at-a-time
+// pulls are free for the chapters' Pods; then the chapters' images, as the
+// chapters write them.
+func prepullList(f images.Flavor, controlPlane []string) []byte {
 	var b strings.Builder
+	for _, ref := range controlPlane {
+		if f.Runtime == "docker" {
+			ref = images.RegistryHost() + "/" + strings.TrimPrefix(ref, "registry.k8s.io/")
+		}
+		b.WriteString(ref + "\n")
+	}
 	for _, i := range fixtures.AllImages() {
 		b.WriteString(i.Ref + "\n")
 	}

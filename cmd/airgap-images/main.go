@@ -352,7 +352,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 
 	nodeTar := filepath.Join(work, "node.tar")
-	if err := nodeLayer(nodeTar, p.flavor, k8sBin, crictlDir, standins); err != nil {
+	if err := nodeLayer(nodeTar, p.flavor, k8sBin, crictlDir, standins, wanted); err != nil {
 		return err
 	}
 	node, err := newImage(v1.Config{

@@ -48,4 +48,3 @@ func main() {
 		fmt.Println("preflight: " + said)
 	}
 }
-

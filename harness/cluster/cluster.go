@@ -55,15 +55,32 @@ type Cluster struct {
 // nodeLabel is the label kind puts on its node containers.
 const nodeLabel = "io.x-k8s.kind.cluster"
 
-// kindConfigHead is what both air-gapped clusters share: IPv4 only, and
-// no kindnetd (the node image's kiamol-cni stands in); their kubeadm
-// patches follow it.
+// kindConfigHead is what both air-gapped clusters share: IPv4 only, no
+// kindnetd (the node image's kiamol-cni stands in), and a control plane
+// that starts its controllers without queueing: at its default 20 requests
+// a second the controller manager spends about 5 s of a new cluster
+// starting its controllers one by one, and nothing (the node's pod CIDR,
+// hence the node Ready; a namespace's default ServiceAccount) happens until
+// all have started; and a leader lease retried every 0.5 s, not 2 s, once
+// RBAC lets the controller manager and scheduler take it. Their own kubeadm
+// patches follow (kubeadm v1beta3, the schema kind uses before v1.36:
+// extraArgs is a map, merged with kind's own).
 const kindConfigHead = `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   ipFamily: ipv4
   disableDefaultCNI: true
 kubeadmConfigPatches:
+- |
+  kind: ClusterConfiguration
+  controllerManager:
+    extraArgs:
+      kube-api-qps: "200"
+      kube-api-burst: "300"
+      leader-elect-retry-period: 500ms
+  scheduler:
+    extraArgs:
+      leader-elect-retry-period: 500ms
 `
 
 // kindConfig is the cluster kind creates in air-gapped mode. The default CNI

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 )
@@ -208,11 +210,70 @@ func lastKubeletError(journal string) string {
 	return ""
 }
 
-// createFailed says why kind could not create the cluster: the nodes' own
-// words first, kind's (which name only the step that failed) after.
+// createFailed says why kind could not create the cluster: a node that
+// died first (its own words), then what the command kind ran in a node
+// said when it failed (kubeadm's "error: ..." line), then the kubelet's
+// last error; kind's own error, which names only the step and the command,
+// after.
 func createFailed(name string, err error, cause string) error {
+	if said := commandSaid(err); said != "" && !strings.HasPrefix(cause, "node container ") {
+		cause = strings.TrimSuffix(said+"; "+cause, "; ")
+	}
 	if cause == "" {
 		return fmt.Errorf("kind could not create cluster %q: %w", name, err)
 	}
 	return fmt.Errorf("%s (kind could not create cluster %q: %w)", cause, name, err)
+}
+
+// commandSaid is the last error line of the command kind ran when it
+// failed, named by that command: `kubeadm init: error: json: cannot
+// unmarshal ...`. kubeadm prints its error last but for a stack trace at
+// high verbosity, so the newest line that starts with "error" wins.
+func commandSaid(err error) string {
+	var run *kindexec.RunError
+	if !errors.As(err, &run) {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(run.Output)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.Join(strings.Fields(lines[i]), " ")
+		if !strings.HasPrefix(strings.ToLower(l), "error") {
+			continue
+		}
+		if len(l) > 300 {
+			l = l[:300] + "…"
+		}
+		if cmd := commandInNode(run.Command); cmd != "" {
+			return cmd + ": " + l
+		}
+		return l
+	}
+	return ""
+}
+
+// commandInNode names the command kind ran through `docker exec [flags]
+// NODE CMD SUB ...`: "kubeadm init". Other commands go unnamed.
+func commandInNode(argv []string) string {
+	if len(argv) < 2 || argv[0] != "docker" || argv[1] != "exec" {
+		return ""
+	}
+	var words []string
+	node := false
+	for _, a := range argv[2:] {
+		if strings.HasPrefix(a, "-") {
+			if node {
+				break
+			}
+			continue
+		}
+		if !node {
+			node = true
+			continue
+		}
+		words = append(words, a)
+		if len(words) == 2 {
+			break
+		}
+	}
+	return strings.Join(words, " ")
 }

@@ -1,10 +1,14 @@
 package cluster
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
 
 // The lines are the two kubelets' own, as a failed create left them.
@@ -76,5 +80,39 @@ func TestANodeThatDiedSaysWhy(t *testing.T) {
 	stuck := nodeSeen{Name: "n", State: "running", JournalWhy: "journalctl in the node failed: OCI runtime exec failed"}
 	if got := stuck.files()["n.journal.txt"]; got != "(no journal: journalctl in the node failed: OCI runtime exec failed)\n" {
 		t.Errorf("a node that cannot be exec'd into: journal file %q", got)
+	}
+}
+
+// kubeadm's output when a config patch gave extraArgs in the wrong shape,
+// as kind's error carried it: kind's own message names only the command.
+const kubeadmBadConfig = `I1130 00:47:47.138891     108 initconfiguration.go:260] loading configuration from "/kind/kubeadm.conf"
+W1130 00:47:47.139488     108 initconfiguration.go:332] error unmarshaling configuration schema.GroupVersionKind{Group:"kubeadm.k8s.io", Version:"v1beta3", Kind:"ClusterConfiguration"}: json: cannot unmarshal array into Go struct field ControlPlaneComponent.controllerManager.extraArgs of type map[string]string
+error: json: cannot unmarshal array into Go struct field ControlPlaneComponent.controllerManager.extraArgs of type map[string]string
+k8s.io/kubernetes/cmd/kubeadm/app/cmd.newCmdInit.func1
+	k8s.io/kubernetes/cmd/kubeadm/app/cmd/init.go:135
+runtime.goexit
+	runtime/asm_amd64.s:1700
+`
+
+func TestAFailedKubeadmSaysWhyFirst(t *testing.T) {
+	run := &kindexec.RunError{
+		Command: []string{"docker", "exec", "--privileged", "kiamol-e2e-control-plane", "kubeadm", "init", "--config=/kind/kubeadm.conf", "--v=6"},
+		Output:  []byte(kubeadmBadConfig),
+		Inner:   errors.New("exit status 1"),
+	}
+	err := fmt.Errorf("failed to init node with kubeadm: %w", run)
+	got := createFailed("kiamol-e2e", err, "each node's output, state and journal are in /x").Error()
+	want := "kubeadm init: error: json: cannot unmarshal array into Go struct field ControlPlaneComponent.controllerManager.extraArgs of type map[string]string; " +
+		"each node's output, state and journal are in /x (kind could not create cluster \"kiamol-e2e\": failed to init node with kubeadm: command"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("got  %s\nwant %s…", got, want)
+	}
+	// A node that died speaks first: what kubeadm then said follows from it.
+	dead := "node container n exited with status 32, its last words: x"
+	if got := createFailed("kiamol-e2e", err, dead).Error(); !strings.HasPrefix(got, dead+" (kind could not") {
+		t.Errorf("dead node first: got %s", got)
+	}
+	if got := createFailed("k", errors.New("boom"), "").Error(); got != `kind could not create cluster "k": boom` {
+		t.Errorf("no command output: got %s", got)
 	}
 }

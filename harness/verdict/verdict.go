@@ -118,8 +118,8 @@ type verdict struct {
 	// cleanup says what of the run's cleanup the cluster was still doing
 	// at the run's end (a "cleanup" entry on a suite node).
 	cleanup []string
-	start       time.Time
-	took        time.Duration
+	start   time.Time
+	took    time.Duration
 }
 
 func summarise(reports []types.Report) verdict {

@@ -32,8 +32,35 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 )
 
-// imagesRecipe changes whenever image assembly does.
-const imagesRecipe = "images/v2"
+// assemblySource is where this program's own source is in the checkout:
+// the images' key holds its text, so that a change to how images are
+// assembled (a file laid into the node, the prepull list) rebuilds them
+// with no version to remember to bump.
+const assemblySource = "cmd/airgap-images"
+
+// assemblyKey is the text of this program's non-test Go files.
+func assemblyKey(repo string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(repo, assemblySource, "*.go"))
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		return "", fmt.Errorf("no image assembly source in %s: is -repo the kiamol-e2e checkout?", filepath.Join(repo, assemblySource))
+	}
+	sort.Strings(files)
+	var parts []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, filepath.Base(f), string(raw))
+	}
+	return keyOf(parts...), nil
+}
 
 func main() {
 	repo := flag.String("repo", ".", "the kiamol-e2e checkout (for the stand-in images' sources)")
@@ -134,7 +161,11 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 		}
 	}
 	p.rootfsKey = rootfsKey(flavor)
-	p.key = keyOf(imagesRecipe, flavor.Name, flavor.PauseTag, flavor.EtcdTag, flavor.CoreDNSTag, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
+	assembly, err := assemblyKey(repo)
+	if err != nil {
+		return nil, err
+	}
+	p.key = keyOf(assembly, flavor.Name, flavor.PauseTag, flavor.EtcdTag, flavor.CoreDNSTag, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
 		p.registry.key(gov), p.standinKey, p.chapterImagesKey, busyboxKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
 	return p, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,5 +24,33 @@ func TestPrepullListNamesWhatTheKubeletAsksFor(t *testing.T) {
 	}
 	if last := got[len(got)-1]; last != fixtures.AllImages()[len(fixtures.AllImages())-1].Ref {
 		t.Errorf("the chapters' images last, as they write them: got %q", last)
+	}
+}
+
+// The images' key follows the assembly's own source: a change to it is a
+// rebuild, a change to a test is not.
+func TestAssemblyKeyFollowsTheSource(t *testing.T) {
+	repo := t.TempDir()
+	dir := filepath.Join(repo, assemblySource)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := assemblyKey(repo); err == nil || !strings.Contains(err.Error(), "is -repo the kiamol-e2e checkout?") {
+		t.Errorf("no source: want one clear error, got %v", err)
+	}
+	write("images.go", "package main // one")
+	k1, _ := assemblyKey(repo)
+	write("images_test.go", "package main // a test")
+	if k2, _ := assemblyKey(repo); k2 != k1 {
+		t.Errorf("a test changed the key")
+	}
+	write("images.go", "package main // two")
+	if k3, _ := assemblyKey(repo); k3 == k1 {
+		t.Errorf("a change to the assembly kept the key")
 	}
 }

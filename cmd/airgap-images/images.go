@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -125,7 +127,7 @@ func nodeLayer(out string, f images.Flavor, k8sBin, crictlBin, programs string, 
 // chapters write them.
 func prepullList(f images.Flavor, controlPlane []string) []byte {
 	var b strings.Builder
-	for _, ref := range controlPlane {
+	for _, ref := range bootOrder(controlPlane) {
 		if f.Runtime == "docker" {
 			ref = images.RegistryHost() + "/" + strings.TrimPrefix(ref, "registry.k8s.io/")
 		}
@@ -135,6 +137,26 @@ func prepullList(f images.Flavor, controlPlane []string) []byte {
 		b.WriteString(i.Ref + "\n")
 	}
 	return []byte(b.String())
+}
+
+// bootOrder is the control plane's images in the order the node needs
+// them: the sandbox, etcd, the API server, the rest; kubeadm lists them
+// alphabetically but for etcd.
+func bootOrder(refs []string) []string {
+	rank := map[string]int{"pause": 0, "etcd": 1, "kube-apiserver": 2, "kube-controller-manager": 3, "kube-scheduler": 4, "kube-proxy": 5, "coredns": 6}
+	ordered := slices.Clone(refs)
+	slices.SortStableFunc(ordered, func(a, b string) int {
+		ra, ok := rank[path.Base(strings.Split(a, ":")[0])]
+		if !ok {
+			ra = len(rank)
+		}
+		rb, ok := rank[path.Base(strings.Split(b, ":")[0])]
+		if !ok {
+			rb = len(rank)
+		}
+		return ra - rb
+	})
+	return ordered
 }
 
 // dockerNode adds what a node whose kubelet drives Docker needs: the

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,13 +14,17 @@ import (
 // The node pulls the control plane's images by the names its kubelet will
 // ask for, then the chapters' own: one image a line.
 func TestPrepullListNamesWhatTheKubeletAsksFor(t *testing.T) {
-	cp := []string{"registry.k8s.io/kube-apiserver:v1.34.4", "registry.k8s.io/coredns/coredns:v1.12.1"}
+	// kubeadm's own order (v1.34): alphabetical but for etcd.
+	cp := []string{"registry.k8s.io/kube-apiserver:v1.34.4", "registry.k8s.io/coredns/coredns:v1.12.1",
+		"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0"}
 	got := strings.Split(strings.TrimSpace(string(prepullList(images.Containerd, cp))), "\n")
-	if len(got) < 3 || got[0] != cp[0] || got[1] != cp[1] || got[2] != fixtures.AllImages()[0].Ref {
-		t.Errorf("default flavor: got %q", got)
+	want := []string{"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0", "registry.k8s.io/kube-apiserver:v1.34.4",
+		"registry.k8s.io/coredns/coredns:v1.12.1", fixtures.AllImages()[0].Ref}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("default flavor, in the order the node needs them:\n got %q\nwant %q…", got, want)
 	}
 	got = strings.Split(strings.TrimSpace(string(prepullList(images.DockerRuntime, cp))), "\n")
-	if want := images.RegistryHost() + "/coredns/coredns:v1.12.1"; got[1] != want {
+	if want := images.RegistryHost() + "/coredns/coredns:v1.12.1"; got[3] != want {
 		t.Errorf("Docker flavor: got %q, want %q second", got, want)
 	}
 	if last := got[len(got)-1]; last != fixtures.AllImages()[len(fixtures.AllImages())-1].Ref {

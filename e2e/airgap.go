@@ -29,7 +29,7 @@ func (k *Suite) airgap() {
 			}
 		})
 
-		It("refuses on the host whatever its bridge would forward off the machine", func(ctx SpecContext) {
+		It("drops on the host whatever its bridge would forward off the machine", func(ctx SpecContext) {
 			names := cluster.NamesFor(k.run.ClusterName)
 			present, err := cluster.GuardPresent(ctx, names.Bridge)
 			Expect(err).NotTo(HaveOccurred())

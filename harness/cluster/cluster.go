@@ -326,7 +326,7 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name, kubec
 const createGiveUp = 25 * time.Second
 
 // ensureNetwork makes the cluster's own bridge: IPv4 only, no
-// masquerading, a name the egress guard refuses forwarding from.
+// masquerading, a name the egress guard drops forwarding from.
 func (c *Cluster) ensureNetwork(ctx context.Context) error {
 	if err := ensureGuard(ctx, c.Names.Bridge); err != nil {
 		return fmt.Errorf("air-gapped mode needs the egress guard: %w", err)

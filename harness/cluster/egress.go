@@ -1,18 +1,8 @@
 package cluster
 
 // The egress guard keeps an air-gapped cluster's traffic on this machine: the
-// host refuses whatever the cluster's bridge would forward anywhere but back
+// host drops whatever the cluster's bridge would forward anywhere but back
 // into that same bridge, whichever interface the default route uses today.
-//
-// It refuses (REJECT: an ICMP "port unreachable" back to the sender, from
-// this host) rather than drops: a connection that nothing answers waits out
-// its timeout, and one such is in every new cluster. CoreDNS's first call to
-// the API's Service address (10.96.0.1) can leave its Pod before kube-proxy
-// has written the Service's rules; routed to the default gateway it met the
-// guard, and dropped, it hung for 30 s (client-go's dial timeout, the
-// connection held un-NATed by conntrack all that time) before CoreDNS
-// tried again and turned Ready. Refused, it fails at once and the retry
-// finds the rules. Nothing is sent anywhere either way.
 
 import (
 	"context"
@@ -25,29 +15,18 @@ import (
 // evaluates it before its own rules and never flushes it.
 const GuardChain = "DOCKER-USER"
 
-// GuardRule is the guard for a bridge: refuse what enters from it and would
+// GuardRule is the guard for a bridge: drop what enters from it and would
 // leave by any other interface.
 func GuardRule(bridge string) []string {
-	return guardRule(bridge, "REJECT")
-}
-
-// guardRule is the guard with its target: REJECT now; DROP was the guard
-// of earlier versions, which a cluster kept from one of them may still
-// have, and which its teardown removes too.
-func guardRule(bridge, target string) []string {
-	return []string{"-i", bridge, "!", "-o", bridge, "-m", "comment", "--comment", "kiamol-e2e egress guard", "-j", target}
+	return []string{"-i", bridge, "!", "-o", bridge, "-m", "comment", "--comment", "kiamol-e2e egress guard", "-j", "DROP"}
 }
 
 // GuardPresent says whether the guard for bridge is in place.
 func GuardPresent(ctx context.Context, bridge string) (bool, error) {
-	return rulePresent(ctx, GuardRule(bridge))
-}
-
-func rulePresent(ctx context.Context, rule []string) (bool, error) {
 	if _, err := exec.LookPath("iptables"); err != nil {
 		return false, fmt.Errorf("iptables is not installed: the egress guard cannot be checked")
 	}
-	args := append([]string{"-w", "-C", GuardChain}, rule...)
+	args := append([]string{"-w", "-C", GuardChain}, GuardRule(bridge)...)
 	out, err := exec.CommandContext(ctx, "iptables", args...).CombinedOutput()
 	if err == nil {
 		return true, nil
@@ -71,23 +50,16 @@ func ensureGuard(ctx context.Context, bridge string) error {
 	return nil
 }
 
-// removeGuard takes the guard out again (all copies, and an earlier
-// version's DROP guard for the same bridge).
+// removeGuard takes the guard out again (all copies).
 func removeGuard(ctx context.Context, bridge string) error {
-	for _, rule := range [][]string{GuardRule(bridge), guardRule(bridge, "DROP")} {
-		for {
-			ok, err := rulePresent(ctx, rule)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			args := append([]string{"-w", "-D", GuardChain}, rule...)
-			if out, err := exec.CommandContext(ctx, "iptables", args...).CombinedOutput(); err != nil {
-				return fmt.Errorf("iptables -D %s: %s", GuardChain, strings.TrimSpace(string(out)))
-			}
+	for {
+		ok, err := GuardPresent(ctx, bridge)
+		if err != nil || !ok {
+			return err
+		}
+		args := append([]string{"-w", "-D", GuardChain}, GuardRule(bridge)...)
+		if out, err := exec.CommandContext(ctx, "iptables", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables -D %s: %s", GuardChain, strings.TrimSpace(string(out)))
 		}
 	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
@@ -107,24 +108,19 @@ func lastWords(output string, n int) string {
 
 // lookAt reads what a node shows: its state and output from Docker, and,
 // while it runs, its journal through kind's node API.
+//
+// A node that dies at start is started once more by Docker (kind's restart
+// policy, on-failure:1): caught in that second life it looks "running"
+// until it dies again, and reading its journal then fails with "is not
+// running". Then it waits for the container to stop (bounded) and looks
+// again, so the state and exit status are the final ones.
 func lookAt(ctx context.Context, n nodes.Node) nodeSeen {
 	s := nodeSeen{Name: n.String()}
-	if st, err := docker.Run(ctx, "inspect", "--type", "container", "--format", "{{.State.Status}}|{{.State.ExitCode}}|{{.State.Error}}", s.Name); err == nil {
-		parts := strings.SplitN(st, "|", 3)
-		s.State = parts[0]
-		if len(parts) == 3 {
-			s.ExitCode, _ = strconv.Atoi(parts[1])
-			s.DockerError = parts[2]
-		}
-	} else {
-		s.DockerError = err.Error()
+	s.inspect(ctx)
+	if s.State == "restarting" {
+		s.settle(ctx)
 	}
-	var out bytes.Buffer
-	if err := n.SerialLogs(&out); err != nil {
-		s.Output = "(docker logs failed: " + err.Error() + ")\n"
-	} else {
-		s.Output = out.String()
-	}
+	s.readOutput(n)
 	if !s.running() {
 		s.JournalWhy = fmt.Sprintf("not read: the node container %s; its own output is in %s.output.txt", s.stateWords(), s.Name)
 		return s
@@ -134,9 +130,57 @@ func lookAt(ctx context.Context, n nodes.Node) nodeSeen {
 		SetStdout(&journal).SetStderr(&stderr).Run()
 	s.Journal = journal.String()
 	if err != nil {
-		s.JournalWhy = "journalctl in the node failed: " + strings.TrimSpace(orDefault(stderr.String(), err.Error()))
+		said := strings.TrimSpace(orDefault(stderr.String(), err.Error()))
+		if strings.Contains(said, "is not running") {
+			s.settle(ctx)
+			s.readOutput(n)
+			if !s.running() {
+				s.JournalWhy = fmt.Sprintf("not read: the node container %s; its own output is in %s.output.txt", s.stateWords(), s.Name)
+				return s
+			}
+		}
+		s.JournalWhy = "journalctl in the node failed: " + said
 	}
 	return s
+}
+
+// nodeSettle bounds the wait for a node that is dying to have died.
+const nodeSettle = 30 * time.Second
+
+// settle waits until the node container has stopped (docker wait returns
+// at once for one that has), for at most nodeSettle, and reads its state
+// again.
+func (s *nodeSeen) settle(ctx context.Context) {
+	wctx, cancel := context.WithTimeout(ctx, nodeSettle)
+	defer cancel()
+	_, _ = docker.Run(wctx, "wait", s.Name)
+	s.inspect(ctx)
+}
+
+// inspect reads the node container's state, exit status and Docker's error.
+func (s *nodeSeen) inspect(ctx context.Context) {
+	s.State, s.ExitCode, s.DockerError = "", 0, ""
+	st, err := docker.Run(ctx, "inspect", "--type", "container", "--format", "{{.State.Status}}|{{.State.ExitCode}}|{{.State.Error}}", s.Name)
+	if err != nil {
+		s.DockerError = err.Error()
+		return
+	}
+	parts := strings.SplitN(st, "|", 3)
+	s.State = parts[0]
+	if len(parts) == 3 {
+		s.ExitCode, _ = strconv.Atoi(parts[1])
+		s.DockerError = parts[2]
+	}
+}
+
+// readOutput keeps what the node container printed.
+func (s *nodeSeen) readOutput(n nodes.Node) {
+	var out bytes.Buffer
+	if err := n.SerialLogs(&out); err != nil {
+		s.Output = "(docker logs failed: " + err.Error() + ")\n"
+		return
+	}
+	s.Output = out.String()
 }
 
 // createEvidence keeps what each node shows after kind's create failed (kind

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -76,7 +75,7 @@ func (k *Suite) deleting() {
 			// ResourcesDeleted over the ReplicaSets and Pods seen before,
 			// then nothing new in their place.
 			rsGone, podsGone := conditions.New(k.klient).ResourcesDeleted(&owned), conditions.New(k.klient).ResourcesDeleted(&pods)
-			err := k.await(ctx, k.timeouts.Controller, func(ctx context.Context) (bool, error) {
+			err := k.await(ctx, k.timeouts.Controller, k.unlessBroken("the garbage collector cannot remove what the Deployments owned", func(ctx context.Context) (bool, error) {
 				if ok, err := rsGone(ctx); err != nil || !ok {
 					return false, nil
 				}
@@ -85,10 +84,12 @@ func (k *Suite) deleting() {
 				}
 				left, err := k.left(ctx, ns)
 				return err == nil && len(left) == 0, nil
-			})
+			}))
 			if err != nil {
-				left, _ := k.left(context.WithoutCancel(ctx), ns)
-				Fail(fmt.Sprintf("the garbage collector did not remove what the Deployments owned within %s: %v left; %s", k.timeouts.Controller, left, strings.TrimSpace(k.health.Established(context.WithoutCancel(ctx)))))
+				failWait(err, func() string {
+					left, _ := k.left(context.WithoutCancel(ctx), ns)
+					return fmt.Sprintf("the garbage collector did not remove what the Deployments owned within %s: %v left", k.timeouts.Controller, left)
+				})
 			}
 			// kubectl lists a Pod until its deletion completes on the node.
 			Eventually(ctx, func() ([]string, error) {

@@ -90,8 +90,11 @@ func (k *Suite) settled(ctx context.Context, ns string, o fixtures.Object) {
 			d := obj.(*appsv1.Deployment)
 			return d.Status.ObservedGeneration == d.Generation && d.Status.AvailableReplicas == replicas
 		})
-		if err := k.await(ctx, k.timeouts.Controller, steady); err != nil {
-			Fail(fmt.Sprintf("deployment %s does not settle within %s: %s", o.Name, k.timeouts.Controller, k.health.Deployment(context.WithoutCancel(ctx), ns, o.Name).Why))
+		what := fmt.Sprintf("deployment %s/%s cannot settle", ns, o.Name)
+		if err := k.await(ctx, k.timeouts.Controller, k.unlessBroken(what, steady)); err != nil {
+			failWait(err, func() string {
+				return fmt.Sprintf("deployment %s does not settle within %s: %s", o.Name, k.timeouts.Controller, k.health.Deployment(context.WithoutCancel(ctx), ns, o.Name).Why)
+			})
 		}
 	}
 }

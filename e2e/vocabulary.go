@@ -106,6 +106,22 @@ func failWait(err error, timedOut func() string) {
 	Fail(timedOut())
 }
 
+// unlessBroken is a wait's condition that also stops, with the cluster's
+// own cause, once the cluster shows it is broken (a node not reporting, a
+// controller without a leader): a wait on what a controller does cannot end
+// well then. what names the wait, to lead its line.
+func (k *Suite) unlessBroken(what string, cond func(context.Context) (bool, error)) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		if ok, err := cond(ctx); err == nil && ok {
+			return true, nil
+		}
+		if broken := k.health.Established(ctx); broken != "" {
+			return false, final{fmt.Sprintf("%s: cluster: %s", what, broken)}
+		}
+		return false, nil
+	}
+}
+
 // podMustBeReady waits until the Pod is Running and Ready (e2e-framework's
 // PodReady condition). While it is not, it asks what is wrong (the
 // kubelet's reason, the node, the controllers), stops at once when that is

@@ -78,6 +78,11 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 		}
 	}
 	for _, e := range podEvents(ctx, h, p, "FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox") {
+		if strings.Contains(e, `configmap "kube-root-ca.crt" not found`) {
+			// The kubelet names the volume; the layer that failed is the
+			// controller that should have published the configmap.
+			e = fmt.Sprintf("kube-controller-manager has not published configmap kube-root-ca.crt into namespace %s (it does so for every namespace as it is made), so the Pod's service-account volume cannot mount (FailedMount)", p.Namespace)
+		}
 		parts = append(parts, e)
 		if ControllerDown(cluster, "kube-controller-manager") {
 			// e.g. configmap kube-root-ca.crt, which that controller

@@ -170,13 +170,13 @@ func TestPodCause(t *testing.T) {
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: "ns", UID: p.UID}, LastTimestamp: metav1.NewTime(t0)}
 	h, _, _ = newTestHealth(healthy, lease("kube-controller-manager", t0.Add(-10*time.Minute)), ev)
 	c = h.Pod(ctx, p)
-	if !c.Final || !strings.Contains(c.Why, `FailedMount: MountVolume.SetUp failed for volume "kube-api-access-abcde"`) || !strings.Contains(c.Why, "kube-controller-manager is not running") {
+	if !c.Final || !strings.Contains(c.Why, "kube-controller-manager has not published configmap kube-root-ca.crt into namespace ns") || !strings.Contains(c.Why, "kube-controller-manager is not running") {
 		t.Errorf("mount: %+v", c)
 	}
 	// The same event on a healthy cluster (the configmap comes a moment
-	// after the namespace) is not final.
+	// after the namespace) is not final, and names the controller first.
 	h, _, _ = newTestHealth(healthy, lease("kube-controller-manager", t0), ev)
-	if c = h.Pod(ctx, p); c.Final {
+	if c = h.Pod(ctx, p); c.Final || !strings.HasPrefix(c.Why, "kube-controller-manager has not published configmap kube-root-ca.crt") {
 		t.Errorf("mount on a healthy cluster: %+v", c)
 	}
 }

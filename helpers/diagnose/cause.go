@@ -206,7 +206,7 @@ func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
 	state := DescribeDeployment(d)
 	cluster := h.Established(ctx)
 	if d.Status.ObservedGeneration < d.Generation {
-		why := "no Deployment controller has acted on it"
+		why := "no Deployment controller (kube-controller-manager runs it) has acted on it"
 		if ControllerDown(cluster, "kube-controller-manager") {
 			return Cause{Why: "cluster: " + cluster + "; " + why + "; " + state, Final: true}
 		}

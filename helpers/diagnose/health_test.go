@@ -190,7 +190,7 @@ func TestDeploymentCause(t *testing.T) {
 	// Nothing acted on it and kube-controller-manager has no leader: final.
 	h, _, _ := newTestHealth(healthy, d, lease("kube-controller-manager", t0.Add(-10*time.Minute)))
 	c := h.Deployment(ctx, "ns", "d")
-	if !c.Final || !strings.Contains(c.Why, "no Deployment controller has acted on it") || !strings.Contains(c.Why, "kube-controller-manager is not running") {
+	if !c.Final || !strings.Contains(c.Why, "no Deployment controller (kube-controller-manager runs it) has acted on it") || !strings.Contains(c.Why, "kube-controller-manager is not running") {
 		t.Errorf("no controller: %+v", c)
 	}
 	// Not acted on yet, controller alive: wait.

@@ -328,6 +328,7 @@ type testCluster struct {
 func ownCluster(t *testing.T, short string) *testCluster {
 	t.Helper()
 	c := &testCluster{name: namePrefix + short, names: cluster.NamesFor(namePrefix + short)}
+	removeStandIns(t, c.name)
 	if left := readHost(t).of(c.name); len(left) > 0 {
 		t.Logf("left by an earlier test under %s, removing: %v", c.name, keys(left))
 		if err := start(t, nil, "down", "CLUSTER_NAME="+c.name).wait(t, 3*time.Minute); err != nil {
@@ -347,6 +348,42 @@ func ownCluster(t *testing.T, short string) *testCluster {
 		}
 	})
 	return c
+}
+
+// standInLabel marks a container a test made to look like a kind node of
+// cluster name (the suite never made it, so make down rightly refuses it).
+// A test killed before its cleanup leaves it; the next run of the tests
+// removes it by this label, and only what bears it under that name.
+const standInLabel = "kiamol-e2e.lifecycle-stand-in"
+
+// createStandIn makes a container that kind, and the suite's watchers,
+// take for node of cluster name: named and labelled as kind names its
+// nodes, made from img and never started.
+func createStandIn(t *testing.T, name, img string) string {
+	t.Helper()
+	node := name + "-control-plane"
+	out, err := exec.Command("docker", "create", "--name", node,
+		"--label", "io.x-k8s.kind.cluster="+name, "--label", standInLabel+"="+name, img).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	return node
+}
+
+// removeStandIns removes the stand-in nodes an earlier, killed test left
+// for cluster name.
+func removeStandIns(t *testing.T, name string) {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label="+standInLabel+"="+name).Output()
+	if err != nil {
+		t.Fatalf("list stand-in nodes of %s: %v", name, err)
+	}
+	for _, id := range strings.Fields(string(out)) {
+		t.Logf("left by an earlier, killed test: stand-in node %.12s of %s, removing", id, name)
+		if out, err := exec.Command("docker", "rm", "--force", id).CombinedOutput(); err != nil {
+			t.Fatalf("docker rm %s: %v: %s", id, err, out)
+		}
+	}
 }
 
 // args is a make command line for this cluster: its name, air-gapped (the

@@ -388,17 +388,9 @@ func dockerOnly(objs map[string]string) map[string]string {
 func TestWatcherSeesANodeAlone(t *testing.T) {
 	requireEnabled(t)
 	w := ownCluster(t, "watch")
-	raw, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "kiamol-e2e/registry").Output()
-	img := strings.Fields(string(raw))
-	if err != nil || len(img) == 0 {
-		t.Fatalf("no kiamol-e2e/registry image to make a stand-in node from (%v): make images", err)
-	}
 	watch := watchApart(w.name)
-	node := w.name + "-control-plane"
+	node := createStandIn(t, w.name, standInImage(t))
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "--force", node).Run() })
-	if out, err := exec.Command("docker", "create", "--name", node, "--label", "io.x-k8s.kind.cluster="+w.name, img[0]).CombinedOutput(); err != nil {
-		t.Fatalf("docker create: %v: %s", err, out)
-	}
 	// Until the watcher has seen it (it takes a sample a second and calls a
 	// lone node after a few in a row), and at least the 10 samples stop()
 	// asks of any watch.
@@ -413,4 +405,42 @@ func TestWatcherSeesANodeAlone(t *testing.T) {
 		t.Errorf("the watcher missed a node without registry, network or guard: %q", problems)
 	}
 	expectHostAsBefore(t, w.before, w.name)
+}
+
+// standInImage is an image on this machine to make stand-in nodes from:
+// the suite's registry image, which any run here has built.
+func standInImage(t *testing.T) string {
+	t.Helper()
+	raw, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "kiamol-e2e/registry").Output()
+	img := strings.Fields(string(raw))
+	if err != nil || len(img) == 0 {
+		t.Fatalf("no kiamol-e2e/registry image to make a stand-in node from (%v): make images", err)
+	}
+	return img[0]
+}
+
+// A test killed before its cleanup (the machine restarted) leaves its
+// stand-in node, which make down refuses as not the suite's: the next run
+// removes it by its label and goes on. A node under another name that
+// bears only kind's label (as a user's cluster would) is left alone.
+func TestAStandInLeftByAKilledTestIsRemovedAndNothingElse(t *testing.T) {
+	requireEnabled(t)
+	img := standInImage(t)
+	left, foreign := namePrefix+"left", namePrefix+"foreign"
+	removeStandIns(t, left)
+	createStandIn(t, left, img) // no cleanup: as a killed test leaves it
+	node := foreign + "-control-plane"
+	if out, err := exec.Command("docker", "create", "--name", node, "--label", "io.x-k8s.kind.cluster="+foreign, img).CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "--force", node).Run() })
+
+	c := ownCluster(t, "left") // fails the test if anything of it is left
+	if nodeExists(c.name) {
+		t.Errorf("the stand-in node of %s is still there", c.name)
+	}
+	removeStandIns(t, foreign)
+	if !nodeExists(foreign) {
+		t.Errorf("removeStandIns removed %s, a node without the stand-in label", node)
+	}
 }

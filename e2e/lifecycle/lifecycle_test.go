@@ -30,6 +30,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
 
@@ -306,6 +307,63 @@ func TestANodeThatDiesSaysWhy(t *testing.T) {
 		if rerr != nil || !strings.Contains(string(raw), has) {
 			t.Errorf("%s: want %q in it, got %q (%v)", file, has, raw, rerr)
 		}
+	}
+	expectHostAsBefore(t, c.before, c.name)
+}
+
+// A node in which a container's cgroup was left FROZEN (runc killed between
+// its freeze and thaw, as a teardown while Pods start does) cannot die on a
+// cgroup v1 host until the cgroup is thawed: Docker gives up after 12 s,
+// the node stays running, and make down failed. Now the removal thaws it.
+// Here every Pod container's cgroup in the node is frozen from the host.
+func TestANodeWithAFrozenCgroupIsRemoved(t *testing.T) {
+	requireEnabled(t)
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts, err := nodehost.ParseMountinfo(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := nodehost.FreezerRoot(mounts)
+	if !ok {
+		t.Skip("no cgroup v1 freezer on this host: a fatal signal reaches frozen processes, nothing to show")
+	}
+	c := ownCluster(t, "frozen")
+	kept := start(t, nil, c.args(t, "e2e", "KEEP=1", "LABELS=smoke")...)
+	expectIncomplete(t, kept, kept.wait(t, 10*time.Minute))
+	out, err := exec.Command("docker", "inspect", "--format", "{{.ID}}", c.name+"-control-plane").Output()
+	if err != nil {
+		t.Fatalf("docker inspect %s-control-plane: %v", c.name, err)
+	}
+	dirs, err := nodehost.ContainerCgroups(root, strings.TrimSpace(string(out)))
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("the node's freezer cgroup under %s: %v, %v", root, dirs, err)
+	}
+	t.Cleanup(func() { _, _ = nodehost.Thaw(dirs[0]) }) // should the test fail with the node there
+	var frozen []string
+	err = filepath.WalkDir(dirs[0], func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || !strings.HasPrefix(d.Name(), "cri-containerd-") {
+			return err
+		}
+		frozen = append(frozen, d.Name())
+		return os.WriteFile(filepath.Join(path, "freezer.state"), []byte("FROZEN"), 0)
+	})
+	if err != nil || len(frozen) == 0 {
+		t.Fatalf("freeze the node's Pod containers: %d frozen, %v", len(frozen), err)
+	}
+	t.Logf("froze %d container cgroups in the node", len(frozen))
+
+	down := start(t, nil, "down", "CLUSTER_NAME="+c.name)
+	if err := down.wait(t, 3*time.Minute); err != nil {
+		t.Errorf("make down with frozen cgroups in the node: %v", err)
+	}
+	if !strings.Contains(down.output(t), "thawed") {
+		t.Errorf("make down did not say it thawed the node's frozen cgroups")
+	}
+	if nodeExists(c.name) {
+		t.Errorf("the node of %s is still there", c.name)
 	}
 	expectHostAsBefore(t, c.before, c.name)
 }

@@ -312,7 +312,7 @@ func createCancellable(ctx context.Context, p *kindcluster.Provider, name, kubec
 			return true, nil
 		default:
 		}
-		_ = p.Delete(name, kubeconfigPath)
+		_ = deleteNodes(ctx, p, name, kubeconfigPath, io.Discard)
 		return false, nil
 	}
 	if err := wait.PollUntilContextTimeout(context.WithoutCancel(ctx), time.Second, createGiveUp, true, returned); err != nil {
@@ -387,8 +387,8 @@ func (c *Cluster) teardown(ctx context.Context) error {
 	if kindPath == "" {
 		kindPath = filepath.Join(os.TempDir(), "kiamol-e2e-none.kubeconfig")
 	}
-	if err := provider(c.Log).Delete(c.Name, kindPath); err != nil {
-		errs = append(errs, fmt.Errorf("kind delete %q: %w", c.Name, err))
+	if err := deleteNodes(ctx, provider(c.Log), c.Name, kindPath, c.Log); err != nil {
+		errs = append(errs, deleteFailed(c.Name, err))
 	}
 	if owner, ok := labelOf(ctx, "container", c.Names.Registry); ok && owner == c.Name {
 		errs = append(errs, stopRegistry(ctx, c.Names))

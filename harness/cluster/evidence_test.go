@@ -116,3 +116,20 @@ func TestAFailedKubeadmSaysWhyFirst(t *testing.T) {
 		t.Errorf("no command output: got %s", got)
 	}
 }
+
+func TestAFailedDeleteSaysWhyFirst(t *testing.T) {
+	run := &kindexec.RunError{
+		Command: []string{"docker", "rm", "-f", "-v", "k-control-plane"},
+		Output:  []byte("Error response from daemon: Could not kill running container 00162d9f3435, cannot remove - tried to kill container, but did not receive an exit event\n"),
+		Inner:   errors.New("exit status 1"),
+	}
+	err := fmt.Errorf("failed to delete nodes: %w", run)
+	got := deleteFailed("k", err).Error()
+	want := `Error response from daemon: Could not kill running container 00162d9f3435, cannot remove - tried to kill container, but did not receive an exit event (kind delete "k": failed to delete nodes: `
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("got  %s\nwant %s…", got, want)
+	}
+	if got := deleteFailed("k", errors.New("boom")).Error(); got != `kind delete "k": boom` {
+		t.Errorf("no command output: got %s", got)
+	}
+}

@@ -7,7 +7,9 @@
 // it). On the host, preflight and `make doctor` use Check to refuse, in one
 // line and before a nine-minute image build, a machine where no node could
 // start. Both are pure functions of the tables, so unit tests feed them the
-// tables of hosts other than the one they run on (testdata/).
+// tables of hosts other than the one they run on (testdata/). When a node is
+// removed, the cluster package thaws what runc left frozen in it (Thaw):
+// on a cgroup v1 host a node cannot die before that.
 package nodehost
 
 import (

@@ -34,8 +34,10 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
 
-// specNamespaces lists the suite's spec namespaces on the cluster the
-// kubeconfig names ("" when it cannot be read yet).
+// specNamespaces lists the suite's live spec namespaces on the cluster the
+// kubeconfig names (none when it cannot be read yet): the ones a run is
+// using. One being deleted is an earlier run's, which did not wait for it
+// to go (on a loaded machine it lingers into the next run's start).
 func specNamespaces(path string) []string {
 	if _, err := os.Stat(path); err != nil {
 		return nil
@@ -52,7 +54,9 @@ func specNamespaces(path string) []string {
 	}
 	var names []string
 	for _, ns := range list.Items {
-		names = append(names, ns.Name)
+		if ns.DeletionTimestamp == nil {
+			names = append(names, ns.Name)
+		}
 	}
 	return names
 }
@@ -197,7 +201,10 @@ func TestInterruptOnExistingCluster(t *testing.T) {
 		t.Fatalf("make e2e KEEP=1 left no running cluster %s to use as an existing one", c.name)
 	}
 	existing := []string{"EXISTING=1", "KUBECONFIG=" + kubeconfig}
-	nsBefore := allNamespaces(t, kubeconfig)
+	// The kept run deleted its namespaces without waiting for them to go
+	// (on a loaded machine they are still terminating here): the list the
+	// later runs are held to is the one without them.
+	nsBefore := liveNamespacesBeyond(t, kubeconfig, nil)
 	hostKept := readHost(t)
 
 	r := start(t, nil, c.args(t, "e2e", existing...)...)
@@ -257,6 +264,7 @@ func liveNamespacesBeyond(t *testing.T, path string, known []string) []string {
 			live = append(live, ns.Name)
 		}
 	}
+	slices.Sort(live)
 	return live
 }
 

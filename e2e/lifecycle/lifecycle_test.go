@@ -326,15 +326,7 @@ func TestANodeThatDiesSaysWhy(t *testing.T) {
 // Here every Pod container's cgroup in the node is frozen from the host.
 func TestANodeWithAFrozenCgroupIsRemoved(t *testing.T) {
 	requireEnabled(t)
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mounts, err := nodehost.ParseMountinfo(string(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, ok := nodehost.FreezerRoot(mounts)
+	root, ok := nodehost.HostFreezerRoot()
 	if !ok {
 		t.Skip("no cgroup v1 freezer on this host: a fatal signal reaches frozen processes, nothing to show")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -66,15 +65,7 @@ func deleteNodes(ctx context.Context, p *kindcluster.Provider, name, kubeconfig 
 // containers: none on a cgroup v2 host, off Linux, or when Docker runs
 // somewhere this process cannot see.
 func nodeFreezerDirs(ctx context.Context, name string) []string {
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	mounts, err := nodehost.ParseMountinfo(string(raw))
-	if err != nil {
-		return nil
-	}
-	root, ok := nodehost.FreezerRoot(mounts)
+	root, ok := nodehost.HostFreezerRoot()
 	if !ok {
 		return nil
 	}

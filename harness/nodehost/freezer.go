@@ -31,6 +31,20 @@ func FreezerRoot(mounts []Mount) (string, bool) {
 	return "", false
 }
 
+// HostFreezerRoot is FreezerRoot of this process's own mount table
+// (false off Linux, or when it cannot be read).
+func HostFreezerRoot() (string, bool) {
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", false
+	}
+	mounts, err := ParseMountinfo(string(raw))
+	if err != nil {
+		return "", false
+	}
+	return FreezerRoot(mounts)
+}
+
 // containerDirDepth bounds the search for a container's cgroup below the
 // freezer's root: docker/<id> (cgroupfs driver), system.slice/docker-<id>.scope
 // (systemd driver), deeper under a custom cgroup parent.

@@ -10,7 +10,7 @@ PROCS ?= 4## parallel Ginkgo processes
 LABELS ?=## Ginkgo label filter, e.g. LABELS='pods && !self-healing' (labels: make labels)
 KEEP ?=## KEEP=1 leaves the cluster (and registry) running; the next run reuses it
 IMAGES ?=## airgap, online or auto (default: airgap where Docker Hub's name does not resolve)
-K8S_VERSION ?=## Kubernetes version of the kind cluster: online, a pinned node image (v1.35, v1.36, v1.37); air-gapped, v1.34 only
+K8S_VERSION ?=## Kubernetes of the kind cluster: v1.37 (default), v1.36, v1.35, v1.34, or the pre-release v1.38 (air-gapped only); online, kind's node image for it
 NODE_IMAGE ?=## online mode: an explicit kind node image, e.g. kindest/node:v1.36.4@sha256:...
 EXISTING ?=## EXISTING=1 runs against the cluster KUBECONFIG names; creates and builds nothing
 KUBECONFIG ?=## with EXISTING=1: the kubeconfig (or list) to use (default ~/.kube/config)
@@ -23,6 +23,7 @@ SELF_HEAL ?=## how self-healing reaches the node's runtime: auto (default), host
 TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
 SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
 N ?= 10## e2e-repeat: how many runs in a row
+MATRIX ?=## matrix: the clusters to run, comma-separated (default all: kind-v1.37,kind-v1.36,kind-v1.35,kind-v1.34,docker-runtime,kind-v1.38)
 PAIRS ?= 5## bench: script/suite pairs to time
 CLUSTER_UP ?= 0## bench: also time this many make e2e runs that make their own cluster
 HOG ?=## e2e-repeat: HOG=1 keeps every core busy with hack/cpuhog meanwhile (make e2e-load sets it)
@@ -72,7 +73,7 @@ KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/compon
 # The suite, compiled once per cluster name and kept: go skips the link when
 # nothing changed (under a second), where `ginkgo ./e2e` compiles and deletes
 # a binary in e2e/ on every run, and two runs at once would share it.
-SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER)))$(if $(existing),-existing)/e2e.test
+SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER))$(if $(K8S_VERSION),-$(K8S_VERSION)))$(if $(existing),-existing)/e2e.test
 
 GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
@@ -97,7 +98,7 @@ doctor: tools ## print this machine's facts that decide whether a kind node can 
 .PHONY: tools
 tools:
 	@mkdir -p "$(BIN)"
-	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down ./hack/cpuhog
+	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down ./cmd/matrix ./hack/cpuhog
 	@go build -ldflags '$(KUBECTL_LDFLAGS)' -o "$(BIN)/kubectl" ./cmd/kubectl
 
 .PHONY: images
@@ -145,6 +146,14 @@ e2e-repeat: preflight $(if $(existing),,images) ## run the suite N times in a ro
 .PHONY: e2e-load
 e2e-load: ## e2e-repeat with every core kept busy by hack/cpuhog (N runs)
 	@$(MAKE) --no-print-directory e2e-repeat HOG=1
+
+# The whole chapter on each Kubernetes built here, one cluster at a time,
+# each made from its cached images (built first when missing) and deleted
+# after; the verdicts side by side in $(ARTIFACTS)/matrix/matrix.md and
+# matrix.json.
+.PHONY: matrix
+matrix: host tools ## run the chapter on every Kubernetes built here (MATRIX=...), one cluster at a time; table in _artifacts/matrix
+	@"$(BIN)/matrix" -out "$(ARTIFACTS)/matrix" -columns "$(MATRIX)"
 
 .PHONY: bench
 bench: images tools ## time the suite against the chapter typed with kubectl (hack/bench), alternating, on one kept cluster

@@ -29,6 +29,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
@@ -136,6 +137,12 @@ func (k *Suite) setUp() {
 		Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
 		info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
 		info.Inputs = k.inputs()
+		info.Kubectl = k.kubectlVersion(ctx)
+		if r.Own {
+			// A kind node is a container on this machine: its kubelet runs
+			// on this kernel's cgroups, whatever it could be asked.
+			info.NodesShareHostCgroups(nodehost.HostCgroupV1())
+		}
 		// Say first what the cluster itself shows of being broken: every
 		// claim that then fails will say so too, and stop waiting early.
 		// Only an established problem is worth a "cluster broken" line: a
@@ -228,7 +235,7 @@ func (k *Suite) useExisting(ctx context.Context, r *run) {
 		r.Own, r.Mode = true, rec.Mode
 		r.ModeReason += ", the suite's own " + string(rec.Mode) + " kind cluster " + r.ClusterName
 		if rec.Mode == images.Airgap {
-			flavor, err := images.FlavorNamed(rec.Flavor)
+			flavor, err := images.FlavorByID(rec.Flavor)
 			failOn(err)
 			cache, err := images.CacheDir()
 			Expect(err).NotTo(HaveOccurred())
@@ -249,12 +256,7 @@ func (k *Suite) makeCluster(ctx context.Context, r *run) {
 	choice, err := images.Resolve(ctx)
 	failOn(err)
 	AddReportEntry("images", string(choice.Mode)+": "+choice.Reason, ReportEntryVisibilityAlways)
-	flavor, err := images.FlavorNamed(s.Cluster)
-	failOn(err)
-	if !flavor.IsDefault() && choice.Mode != images.Airgap {
-		failOn(fmt.Errorf("CLUSTER=%s is built here, air-gapped: run it with IMAGES=airgap (or auto)", flavor.Name))
-	}
-	nodeImage, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage)
+	flavor, nodeImage, err := cluster.Choose(choice.Mode == images.Airgap, s.Cluster, s.K8sVersion, s.NodeImage)
 	failOn(err)
 	cache, err := images.CacheDir()
 	Expect(err).NotTo(HaveOccurred())
@@ -324,6 +326,24 @@ func kubectlBinary(ctx context.Context, given string) (string, error) {
 		return "", fmt.Errorf("cannot build kubectl (go build ./cmd/kubectl): %v: %s", err, out)
 	}
 	return bin, nil
+}
+
+// kubectlVersion is the version of the kubectl that runs the book's
+// commands, "" when it does not say.
+func (k *Suite) kubectlVersion(ctx context.Context) string {
+	out, err := k.kube().Run(ctx, "version", "--client", "--output=json")
+	if err != nil {
+		return ""
+	}
+	var v struct {
+		ClientVersion struct {
+			GitVersion string `json:"gitVersion"`
+		} `json:"clientVersion"`
+	}
+	if json.Unmarshal([]byte(out.Stdout), &v) != nil {
+		return ""
+	}
+	return v.ClientVersion.GitVersion
 }
 
 // failOn fails set-up with a bad input's one line, not an error dump.

@@ -28,9 +28,16 @@ type goModuleBuild struct {
 	// build generates first (kube-apiserver's OpenAPI definitions, before
 	// Kubernetes 1.24): generate it into a writable copy and build that.
 	generateOpenAPI bool
+	// toolchain is the Go that builds the module when it needs a newer one
+	// than this machine's ("go1.27.3": the go command fetches it from the
+	// module proxy); "" is this machine's own.
+	toolchain string
 }
 
 func (g goModuleBuild) key(goVersion string) string {
+	if g.toolchain != "" {
+		goVersion = g.toolchain
+	}
 	parts := []string{"gomodule/v1", goVersion, g.module, g.version, g.ldflags}
 	if g.generateOpenAPI {
 		parts = append(parts, "openapi/v1")
@@ -49,7 +56,7 @@ func (g goModuleBuild) build(ctx context.Context, work, out string, log io.Write
 		return err
 	}
 	var mod strings.Builder
-	fmt.Fprintf(&mod, "module kiamol-e2e.local/build\n\ngo 1.24.0\n\nrequire %s %s\n", g.module, g.version)
+	fmt.Fprintf(&mod, "module kiamol-e2e.local/build\n\ngo %s\n\nrequire %s %s\n", g.goLine(), g.module, g.version)
 	for _, k := range sortedKeys(g.replaces) {
 		fmt.Fprintf(&mod, "\nreplace %s => %s %s\n", k, k, g.replaces[k])
 	}
@@ -80,7 +87,7 @@ func (g goModuleBuild) build(ctx context.Context, work, out string, log io.Write
 			args = append(args, g.pkgs[name])
 		}
 	}
-	if err := runGo(ctx, work, log, args...); err != nil {
+	if err := runGoWith(ctx, g.toolchain, work, log, args...); err != nil {
 		return err
 	}
 	for name := range g.pkgs {
@@ -91,10 +98,29 @@ func (g goModuleBuild) build(ctx context.Context, work, out string, log io.Write
 	return nil
 }
 
+// goLine is the wrapper module's go line: what the toolchain that builds
+// it is (a module needing a newer Go than 1.24 says so itself).
+func (g goModuleBuild) goLine() string {
+	if v := strings.TrimPrefix(g.toolchain, "go"); v != "" {
+		major, rest, _ := strings.Cut(v, ".")
+		minor, _, _ := strings.Cut(rest, ".")
+		return major + "." + minor + ".0"
+	}
+	return "1.24.0"
+}
+
 func runGo(ctx context.Context, dir string, log io.Writer, args ...string) error {
+	return runGoWith(ctx, "", dir, log, args...)
+}
+
+// runGoWith runs the go command with toolchain ("" for this machine's Go).
+func runGoWith(ctx context.Context, toolchain, dir string, log io.Writer, args ...string) error {
+	if toolchain == "" {
+		toolchain = "local"
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOTOOLCHAIN="+toolchain)
 	var tail bytes.Buffer
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = io.MultiWriter(log, &tail)
@@ -106,9 +132,12 @@ func runGo(ctx context.Context, dir string, log io.Writer, args ...string) error
 
 // kubernetesStaging lists the staging modules k8s.io/kubernetes replaces with
 // its own folders; the wrapper replaces each with its published release.
-func kubernetesStaging(ctx context.Context, version, staging string) (map[string]string, error) {
+func kubernetesStaging(ctx context.Context, version, staging, toolchain string) (map[string]string, error) {
+	if toolchain == "" {
+		toolchain = "local"
+	}
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "k8s.io/kubernetes@"+version)
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+toolchain)
 	raw, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %w", version, err)

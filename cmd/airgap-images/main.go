@@ -66,11 +66,12 @@ func main() {
 	repo := flag.String("repo", ".", "the kiamol-e2e checkout (for the stand-in images' sources)")
 	heartbeat := flag.Duration("heartbeat", 30*time.Second, "how often to say what is still running")
 	cluster := flag.String("cluster", os.Getenv("E2E_CLUSTER"), "the kind of cluster to build for: kind (default) or docker-runtime")
+	version := flag.String("k8s-version", os.Getenv("E2E_K8S_VERSION"), "the Kubernetes version to build for (v1.37, v1.36, ...; default: the cluster's own)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	flavor, err := images.FlavorNamed(*cluster)
+	flavor, err := images.FlavorFor(*cluster, *version)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "airgap-images: %v\n", err)
 		os.Exit(2)
@@ -121,10 +122,11 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 		k8sPkgs[c] = "k8s.io/kubernetes/cmd/" + c
 	}
 	p.k8s = goModuleBuild{label: "kubernetes " + flavor.KubernetesVersion, module: "k8s.io/kubernetes", version: flavor.KubernetesVersion,
-		pkgs: k8sPkgs, ldflags: versionLdflags(flavor.KubernetesVersion), generateOpenAPI: needsOpenAPI(flavor.KubernetesVersion)}
-	p.etcd = goModuleBuild{label: "etcd " + images.EtcdVersion, module: "go.etcd.io/etcd/server/v3", version: images.EtcdVersion,
+		pkgs: k8sPkgs, ldflags: versionLdflags(flavor.KubernetesVersion), generateOpenAPI: needsOpenAPI(flavor.KubernetesVersion),
+		toolchain: flavor.GoToolchain}
+	p.etcd = goModuleBuild{label: "etcd " + flavor.Etcd.Version, module: "go.etcd.io/etcd/server/v3", version: flavor.Etcd.Version,
 		pkgs: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}, ldflags: "-s -w"}
-	p.coredns = goModuleBuild{label: "coredns " + images.CoreDNSVersion, module: "github.com/coredns/coredns", version: images.CoreDNSVersion,
+	p.coredns = goModuleBuild{label: "coredns " + flavor.CoreDNS.Version, module: "github.com/coredns/coredns", version: flavor.CoreDNS.Version,
 		pkgs: map[string]string{"coredns": "github.com/coredns/coredns"}, ldflags: "-s -w"}
 	p.crictl = goModuleBuild{label: "crictl " + images.CrictlVersion, module: "sigs.k8s.io/cri-tools", version: images.CrictlVersion,
 		pkgs:    map[string]string{"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
@@ -165,7 +167,7 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 	if err != nil {
 		return nil, err
 	}
-	p.key = keyOf(assembly, flavor.Name, flavor.PauseTag, flavor.EtcdTag, flavor.CoreDNSTag, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
+	p.key = keyOf(assembly, flavor.ID(), flavor.PauseTag, flavor.Etcd.Tag, flavor.CoreDNS.Tag, p.k8s.key(gov), p.etcd.key(gov), p.coredns.key(gov), p.crictl.key(gov),
 		p.registry.key(gov), p.standinKey, p.chapterImagesKey, busyboxKey, p.rootfsKey, p.proxyBaseKey(), nodeFilesHash(), images.RegistryHost())
 	return p, nil
 }
@@ -185,9 +187,7 @@ func build(ctx context.Context, repo string, flavor images.Flavor, heartbeat tim
 	if err != nil {
 		return err
 	}
-	if !flavor.IsDefault() {
-		fmt.Printf("[images] cluster: %s (Kubernetes %s, %s on the nodes)\n", flavor.Name, flavor.KubernetesVersion, flavor.Runtime)
-	}
+	fmt.Printf("[images] cluster: %s\n", flavor)
 	if err := preflight(ctx); err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (p *plan) buildBinaries(ctx context.Context, prog *progress, log io.Writer)
 		work := filepath.Join(p.cache, "build", strings.ReplaceAll(g.label, " ", "-"))
 		err := cached(ctx, prog, "build "+g.label, p.out(strings.Fields(g.label)[0], g.key(p.goVersion)), func(ctx context.Context, tmp string) error {
 			if g.module == "k8s.io/kubernetes" {
-				r, err := kubernetesStaging(ctx, p.flavor.KubernetesVersion, p.flavor.Staging)
+				r, err := kubernetesStaging(ctx, p.flavor.KubernetesVersion, p.flavor.Staging, p.flavor.GoToolchain)
 				if err != nil {
 					return err
 				}
@@ -411,7 +411,7 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 	defer reg.stop()
 	built := images.Built{Key: p.key, RegistryStorage: storage, Images: map[string]string{},
-		NodeImage:     "kiamol-e2e/node:" + p.flavor.KubernetesVersion + "-" + p.key[:12],
+		NodeImage:     "kiamol-e2e/node:" + p.flavor.ID() + "-" + p.key[:12],
 		RegistryImage: "kiamol-e2e/registry:" + images.RegistryVersion + "-" + p.key[:12]}
 	for _, repoTag := range sortedKeys(imgs) {
 		d, err := reg.push(ctx, repoTag, imgs[repoTag])
@@ -423,6 +423,10 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	}
 	reg.stop()
 
+	// Recorded before the load: an interrupted load may leave the image.
+	if err := images.RecordLoaded(p.cache, built.NodeImage, built.RegistryImage); err != nil {
+		return err
+	}
 	if err := dockerLoad(ctx, map[string]v1.Image{built.NodeImage: node, built.RegistryImage: registryImg}, log); err != nil {
 		return err
 	}
@@ -443,57 +447,62 @@ func (p *plan) assemble(ctx context.Context, prog *progress, log io.Writer) erro
 	if err := images.WriteBuiltOf(p.cache, p.flavor, built); err != nil {
 		return err
 	}
-	pruneOldImages(ctx, p.cache, built, log)
+	pruneOldImages(ctx, p.cache, log)
 	done(fmt.Sprintf("node image %s, %d images in the registry", built.NodeImage, len(built.Images)))
 	return nil
 }
 
-// pruneOldImages removes node and registry images of earlier builds, which
-// no flavor's record names any more; an image a container still uses stays.
-func pruneOldImages(ctx context.Context, cache string, built images.Built, log io.Writer) {
-	keep := map[string]bool{built.NodeImage: true, built.RegistryImage: true}
-	// Every flavor's current images stay: building one must not remove
-	// what another's record still names.
-	for _, f := range []images.Flavor{images.Containerd, images.DockerRuntime} {
-		if other, err := images.ReadBuiltOf(cache, f); err == nil {
-			keep[other.NodeImage], keep[other.RegistryImage] = true, true
+// pruneOldImages removes node and registry images this cache built before,
+// which none of its flavors' records names any more. It never removes an
+// image it did not build itself: another cache's (another checkout's, a
+// test's) is not in this cache's history; an image a container still uses
+// stays, Docker refuses that.
+func pruneOldImages(ctx context.Context, cache string, log io.Writer) {
+	keep := map[string]bool{}
+	for _, f := range images.Flavors {
+		if b, err := images.ReadBuiltOf(cache, f); err == nil {
+			keep[b.NodeImage], keep[b.RegistryImage] = true, true
 		}
 	}
-	for _, repo := range []string{"kiamol-e2e/node", "kiamol-e2e/registry"} {
-		out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
-		if err != nil {
+	for _, ref := range images.LoadedBefore(cache) {
+		if keep[ref] {
 			continue
 		}
-		for _, ref := range strings.Fields(string(out)) {
-			if !keep[ref] {
-				if err := exec.CommandContext(ctx, "docker", "image", "rm", ref).Run(); err == nil {
-					fmt.Fprintf(log, "removed old image %s\n", ref)
-				}
-			}
+		if err := exec.CommandContext(ctx, "docker", "image", "rm", ref).Run(); err == nil {
+			fmt.Fprintf(log, "removed old image %s\n", ref)
 		}
 	}
 }
 
-// kubeadmImages is what the built kubeadm says the control plane needs,
-// with the tags the flavor tells kubeadm to use instead (etcd and CoreDNS
-// are shared between flavors; pause is this project's own).
+// kubeadmImages is what the built kubeadm says the control plane needs. A
+// flavor whose cluster tells kubeadm other etcd and CoreDNS tags (the
+// Docker-runtime one) gets those; for the others the flavor must name what
+// kubeadm names, since nothing tells kubeadm otherwise.
 func kubeadmImages(ctx context.Context, kubeadm string, f images.Flavor) ([]string, error) {
 	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", f.KubernetesVersion).Output()
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm config images list: %w", err)
 	}
+	return controlPlaneImages(strings.Fields(string(out)), f)
+}
+
+func controlPlaneImages(listed []string, f images.Flavor) ([]string, error) {
 	var wanted []string
-	for _, ref := range strings.Fields(string(out)) {
-		name, _, _ := strings.Cut(ref, ":")
+	for _, ref := range listed {
+		name, tag, _ := strings.Cut(ref, ":")
+		want := tag
 		switch path.Base(name) {
 		case "etcd":
-			ref = name + ":" + f.EtcdTag
+			want = f.Etcd.Tag
 		case "coredns":
-			ref = name + ":" + f.CoreDNSTag
+			want = f.CoreDNS.Tag
 		case "pause":
-			ref = name + ":" + f.PauseTag
+			want = f.PauseTag
 		}
-		wanted = append(wanted, ref)
+		if want != tag && !f.TellsKubeadmImageTags() {
+			return nil, fmt.Errorf("kubeadm %s names %s, but harness/images/flavors.go builds %s:%s for it: make the flavor name kubeadm's tag", f.KubernetesVersion, ref, path.Base(name), want)
+		}
+		wanted = append(wanted, name+":"+want)
 	}
 	return wanted, nil
 }

@@ -17,7 +17,7 @@ func TestPrepullListNamesWhatTheKubeletAsksFor(t *testing.T) {
 	// kubeadm's own order (v1.34): alphabetical but for etcd.
 	cp := []string{"registry.k8s.io/kube-apiserver:v1.34.4", "registry.k8s.io/coredns/coredns:v1.12.1",
 		"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0"}
-	got := strings.Split(strings.TrimSpace(string(prepullList(images.Containerd, cp))), "\n")
+	got := strings.Split(strings.TrimSpace(string(prepullList(images.Default, cp))), "\n")
 	want := []string{"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0", "registry.k8s.io/kube-apiserver:v1.34.4",
 		"registry.k8s.io/coredns/coredns:v1.12.1", fixtures.AllImages()[0].Ref}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {

@@ -27,7 +27,7 @@ var nodePackages = []string{
 // rootfsRecipe and proxyBaseRecipe change whenever buildRootfs' or
 // proxyBaseLayer's output would.
 const (
-	rootfsRecipe    = "rootfs/v1"
+	rootfsRecipe    = "rootfs/v2"
 	proxyBaseRecipe = "proxybase/v2"
 )
 
@@ -56,7 +56,7 @@ func buildRootfs(ctx context.Context, debCache, mirror, out string, packages []s
 	if err := trimRootfs(dir); err != nil {
 		return err
 	}
-	if err := run(ctx, log, "tar", "--numeric-owner", "-C", dir, "-cf", filepath.Join(out, "rootfs.tar"), "."); err != nil {
+	if err := packRootfs(dir, filepath.Join(out, "rootfs.tar")); err != nil {
 		return err
 	}
 	return os.RemoveAll(dir)
@@ -83,8 +83,72 @@ func trimRootfs(dir string) error {
 			}
 		}
 	}
+	// What differs between two debootstraps of the same packages: the
+	// logs of the install, ldconfig's cache of file times, dbus's copy of
+	// the machine-id (dbus reads /etc/machine-id without it), shadow's
+	// backup and the day each account was made. Same packages, same bytes.
+	for _, g := range []string{"var/cache/ldconfig/aux-cache", "var/lib/dbus/machine-id", "etc/*-", "var/lib/dpkg/*-old", "var/cache/debconf/*-old", "var/cache/apt/*.bin"} {
+		matches, err := filepath.Glob(filepath.Join(dir, g))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			if err := os.RemoveAll(m); err != nil {
+				return err
+			}
+		}
+	}
+	if err := removeFilesUnder(filepath.Join(dir, "var/log")); err != nil {
+		return err
+	}
+	if err := blankAccountDates(filepath.Join(dir, "etc/shadow")); err != nil {
+		return err
+	}
 	// The entrypoint makes a fresh machine-id for every node.
 	return os.WriteFile(filepath.Join(dir, "etc/machine-id"), nil, 0o444)
+}
+
+// removeFilesUnder removes the files under dir and keeps its folders,
+// which services expect to find.
+func removeFilesUnder(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return os.Remove(p)
+		}
+		return nil
+	})
+}
+
+// blankAccountDates empties shadow's third field, the day of the last
+// password change (the build's day for every account): an empty one turns
+// password ageing off, which no account of a node uses.
+func blankAccountDates(path string) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(string(raw), "\n")
+	for i, l := range lines {
+		f := strings.Split(l, ":")
+		if len(f) >= 3 {
+			f[2] = ""
+			lines[i] = strings.Join(f, ":")
+		}
+	}
+	return os.WriteFile(path, []byte(strings.Join(lines, "\n")), st.Mode().Perm())
 }
 
 // proxyBaseLayer keeps from the node's rootfs what kube-proxy execs: the

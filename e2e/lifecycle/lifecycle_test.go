@@ -275,7 +275,7 @@ func liveNamespacesBeyond(t *testing.T, path string, known []string) []string {
 func TestANodeThatDiesSaysWhy(t *testing.T) {
 	requireEnabled(t)
 	c := ownCluster(t, "dies")
-	built, err := images.ReadBuiltOf(cacheDir(t), images.Containerd)
+	built, err := images.ReadBuiltOf(cacheDir(t), images.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestANodeThatDiesSaysWhy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, err = cluster.Up(ctx, cluster.Settings{Name: c.name, RunID: "lifecycle", Images: images.Choice{Mode: images.Airgap},
-		Flavor: images.Containerd, NodeImage: broken, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"),
+		Flavor: images.Default, NodeImage: broken, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"),
 		Nodes: 1, WaitForReady: time.Minute, Log: &log, Evidence: evidence})
 	if err == nil {
 		t.Fatal("a cluster came up on a node that exits at start")

@@ -23,6 +23,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 )
 
 // Settings say which cluster to make and what to keep.
@@ -54,67 +55,6 @@ type Cluster struct {
 
 // nodeLabel is the label kind puts on its node containers.
 const nodeLabel = "io.x-k8s.kind.cluster"
-
-// kindConfigHead is what both air-gapped clusters share: IPv4 only, no
-// kindnetd (the node image's kiamol-cni stands in), and a control plane
-// that starts its controllers without queueing: at its default 20 requests
-// a second the controller manager spends about 5 s of a new cluster
-// starting its controllers one by one, and nothing (the node's pod CIDR,
-// hence the node Ready; a namespace's default ServiceAccount) happens until
-// all have started; and a leader lease retried every 0.5 s, not 2 s, once
-// RBAC lets the controller manager and scheduler take it. Their own kubeadm
-// patches follow (kubeadm v1beta3, the schema kind uses before v1.36:
-// extraArgs is a map, merged with kind's own).
-const kindConfigHead = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  ipFamily: ipv4
-  disableDefaultCNI: true
-kubeadmConfigPatches:
-- |
-  kind: ClusterConfiguration
-  controllerManager:
-    extraArgs:
-      kube-api-qps: "200"
-      kube-api-burst: "300"
-      leader-elect-retry-period: 500ms
-  scheduler:
-    extraArgs:
-      leader-elect-retry-period: 500ms
-`
-
-// kindConfig is the cluster kind creates in air-gapped mode. The default CNI
-// (kindnetd) and storage images do not exist here: the node image carries a
-// static bridge CNI instead, and pods that inherit the node's DNS get a
-// resolver that cannot leave the machine.
-const airgapKindConfig = kindConfigHead + `- |
-  kind: KubeletConfiguration
-  resolvConf: /kind/pod-resolv.conf
-  # verbosity 2 logs each PLEG event ("SyncLoop (PLEG): event for pod"):
-  # what a self-healing failure's evidence needs to show whether the kubelet
-  # saw the container go.
-  logging:
-    verbosity: 2
-`
-
-const onlineKindConfig = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-kubeadmConfigPatches:
-- |
-  kind: KubeletConfiguration
-  logging:
-    verbosity: 2
-`
-
-// kindConfig is the mode's config with its nodes: one control plane, then
-// workers.
-func kindConfig(base string, nodes int) string {
-	cfg := base + "nodes:\n- role: control-plane\n"
-	for i := 1; i < nodes; i++ {
-		cfg += "- role: worker\n"
-	}
-	return cfg
-}
 
 func provider(log io.Writer) *kindcluster.Provider {
 	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(newLogger(log)))
@@ -184,7 +124,7 @@ func Up(ctx context.Context, s Settings) (_ *Cluster, err error) {
 }
 
 func (c *Cluster) create(ctx context.Context) error {
-	c.record = Record{Name: c.Name, Mode: c.Images.Mode, Flavor: c.flavor().Name, NodeImage: c.NodeImage, NodeCount: c.nodes(), Creating: true, Since: time.Now()}
+	c.record = Record{Name: c.Name, Mode: c.Images.Mode, Flavor: c.flavor().ID(), NodeImage: c.NodeImage, NodeCount: c.nodes(), Creating: true, Since: time.Now()}
 	w, err := kubeconfig.Prepare(c.KubeconfigPath, kindContext(c.Name))
 	if err != nil {
 		return err
@@ -194,7 +134,10 @@ func (c *Cluster) create(ctx context.Context) error {
 		return err
 	}
 
-	raw := kindConfig(onlineKindConfig, c.nodes())
+	cfg, err := KindConfig(c.configInput())
+	if err != nil {
+		return err
+	}
 	if c.Images.Mode == images.Airgap {
 		if err := c.ensureNetwork(ctx); err != nil {
 			return err
@@ -204,10 +147,6 @@ func (c *Cluster) create(ctx context.Context) error {
 			return err
 		}
 		fmt.Fprintf(c.Log, "[cluster] local registry %s serves %d images (%s)\n", c.Names.Registry, len(c.Built.Images), time.Since(start).Round(time.Millisecond))
-		raw = kindConfig(airgapKindConfig, c.nodes())
-		if c.flavor().Runtime == "docker" {
-			raw = kindConfig(dockerKindConfig(c.flavor()), c.nodes())
-		}
 		// kind reads the network from its environment; it is this process's alone.
 		os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.Names.Network)
 		defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
@@ -216,7 +155,7 @@ func (c *Cluster) create(ctx context.Context) error {
 		return err
 	}
 	opts := []kindcluster.CreateOption{
-		kindcluster.CreateWithRawConfig([]byte(raw)),
+		kindcluster.CreateWithV1Alpha4Config(cfg),
 		kindcluster.CreateWithKubeconfigPath(c.KubeconfigPath),
 		kindcluster.CreateWithWaitForReady(c.WaitForReady),
 		kindcluster.CreateWithDisplayUsage(false),
@@ -447,39 +386,25 @@ func (c *Cluster) nodes() int { return max(c.Settings.Nodes, 1) }
 
 func (c *Cluster) flavor() images.Flavor {
 	if c.Flavor.Name == "" {
-		return images.Containerd
+		return images.Default
 	}
 	return c.Flavor
 }
 
-// dockerKindConfig is the air-gapped cluster whose kubelets drive Docker
-// (dockershim, Kubernetes before v1.24): kubeadm is pointed at the
-// dockershim's socket, pulls the control plane's images from the local
-// registry by its name (the node's Docker trusts it), and is told the etcd
-// and CoreDNS tags the build shares with the default flavor.
-func dockerKindConfig(f images.Flavor) string {
-	return kindConfigHead + `- |
-  kind: ClusterConfiguration
-  imageRepository: ` + images.RegistryHost() + `
-  dns:
-    imageRepository: ` + images.RegistryHost() + `/coredns
-    imageTag: ` + f.CoreDNSTag + `
-  etcd:
-    local:
-      imageTag: ` + f.EtcdTag + `
-- |
-  kind: InitConfiguration
-  nodeRegistration:
-    criSocket: /var/run/dockershim.sock
-- |
-  kind: JoinConfiguration
-  nodeRegistration:
-    criSocket: /var/run/dockershim.sock
-- |
-  kind: KubeletConfiguration
-  resolvConf: /kind/pod-resolv.conf
-`
+// configInput is what decides this cluster's kind configuration.
+func (c *Cluster) configInput() ConfigInput {
+	in := ConfigInput{Airgap: c.Images.Mode == images.Airgap, Nodes: c.nodes(), HostCgroupV1: nodehost.HostCgroupV1()}
+	if in.Airgap {
+		in.Flavor = c.flavor()
+	} else if f, ok := images.FlavorOfNodeImage(c.NodeImage); ok {
+		in.Flavor = f
+	}
+	return in
 }
+
+// CgroupV1Override says the cluster's kubelets run on this cgroup v1 host
+// only because the suite told them to (failCgroupV1: false).
+func (c *Cluster) CgroupV1Override() bool { return c.configInput().CgroupV1Override() }
 
 func orDefault(s, d string) string {
 	if s == "" {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // NodeImages are kind node images built for kind v0.33.0 (the kind this
@@ -20,15 +22,21 @@ import (
 //     (https://github.com/kubernetes-sigs/kind/releases/tag/v0.33.0), as
 //     quoted in https://github.com/polarsquad/krops/pull/112; the same list
 //     repeats v1.37.0's digest as in image.go above.
+//   - v1.34: the same release notes' list as quoted by several public
+//     repositories pinning kind v0.33.0's images (each with the same v1.35,
+//     v1.36 and v1.37 digests as above), read through this project's code
+//     search: found under the string "kindest/node:v1.34.11@sha256:44e2".
 //
 // When kind is bumped, replace the whole table from the new release's notes:
 // images are built per kind release and are not promised to work with another.
 // The CI matrix in .github/workflows/e2e.yml is checked against this table
-// by hack/workflow.
+// by hack/workflow, and this table against the minors built here
+// (images.Minors) by TestOnlineAndAirgapOfferTheSameMinors.
 var NodeImages = map[string]string{
 	"v1.37": "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
 	"v1.36": "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
 	"v1.35": "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0",
+	"v1.34": "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
 }
 
 // versionArg is what NodeImageFor accepts: v1.NN or v1.NN.P, the v optional.
@@ -87,33 +95,32 @@ func minorNumber(key string) int {
 	return n
 }
 
-// ChooseNodeImage decides the node image from the K8S_VERSION and
-// NODE_IMAGE knobs. Online, an explicit image wins, then a pinned version,
-// then kind's own default (""). Air-gapped, the only node image is the one
-// built here, so a knob asking for anything else is an error, not a surprise.
-func ChooseNodeImage(airgapped bool, builtVersion, version, image string) (string, error) {
+// Choose decides the flavor and node image from the CLUSTER, K8S_VERSION
+// and NODE_IMAGE knobs. Air-gapped, the flavor is the one built here for
+// that cluster and version, and its node image is the built one (""
+// here). Online, the only cluster is kind's: an explicit image wins, then a
+// pinned version, then kind's own default (""); the flavor then carries
+// the version only.
+func Choose(airgapped bool, clusterKind, version, image string) (images.Flavor, string, error) {
 	if airgapped {
+		f, err := images.FlavorFor(clusterKind, version)
+		if err != nil {
+			return f, "", err
+		}
 		if image != "" {
-			return "", fmt.Errorf("NODE_IMAGE=%s needs images from a registry (IMAGES=online); air-gapped runs use the node image built here, Kubernetes %s", image, builtVersion)
+			return f, "", fmt.Errorf("NODE_IMAGE=%s needs images from a registry (IMAGES=online); air-gapped runs use the node image built here (K8S_VERSION picks its Kubernetes: %s)", image, strings.Join(images.Minors(), ", "))
 		}
-		if version != "" && !sameMinor(version, builtVersion) {
-			return "", fmt.Errorf("K8S_VERSION=%s: air-gapped images are built for Kubernetes %s only; unset K8S_VERSION or use IMAGES=online", version, builtVersion)
+		return f, "", nil
+	}
+	if c := strings.TrimSpace(clusterKind); c != "" && c != "kind" && c != "containerd" {
+		return images.Flavor{}, "", fmt.Errorf("CLUSTER=%s is built on this machine and runs air-gapped only; drop IMAGES=online, or drop CLUSTER", c)
+	}
+	if image == "" && version != "" {
+		var err error
+		if image, err = NodeImageFor(version); err != nil {
+			return images.Flavor{}, "", err
 		}
-		return "", nil
 	}
-	if image != "" {
-		return image, nil
-	}
-	if version == "" {
-		return "", nil
-	}
-	return NodeImageFor(version)
-}
-
-func sameMinor(a, b string) bool {
-	ma, mb := versionArg.FindStringSubmatch(strings.TrimSpace(a)), versionArg.FindStringSubmatch(b)
-	if ma == nil || mb == nil || ma[1] != mb[1] {
-		return false
-	}
-	return ma[2] == "" || ma[2] == mb[2]
+	f, _ := images.FlavorOfNodeImage(image)
+	return f, image, nil
 }

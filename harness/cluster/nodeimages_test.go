@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 var pinnedImage = regexp.MustCompile(`^kindest/node:v1\.\d+\.\d+@sha256:[0-9a-f]{64}$`)
@@ -112,32 +115,59 @@ func TestKnownVersionsNewestFirst(t *testing.T) {
 	}
 }
 
-func TestChooseNodeImage(t *testing.T) {
+func TestChoose(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		airgapped        bool
-		version, image   string
-		want, wantErrHas string
+		name                  string
+		airgapped             bool
+		cluster               string
+		version, image        string
+		wantFlavor, wantImage string
+		wantErrHas            string
 	}{
-		{"air-gapped, no knob: the built image", true, "", "", "", ""},
-		{"air-gapped, the built minor", true, "v1.34", "", "", ""},
-		{"air-gapped, the built version", true, "1.34.4", "", "", ""},
-		{"air-gapped, another patch", true, "v1.34.2", "", "", "built for Kubernetes v1.34.4 only"},
-		{"air-gapped, another minor", true, "v1.36", "", "", "built for Kubernetes v1.34.4 only"},
-		{"air-gapped, an explicit image", true, "", "kindest/node:v1.36.4", "", "IMAGES=online"},
-		{"online, no knob: kind's default", false, "", "", "", ""},
-		{"online, a pinned minor", false, "v1.36", "", NodeImages["v1.36"], ""},
-		{"online, an explicit image wins", false, "v1.36", "example/node:x", "example/node:x", ""},
-		{"online, an unknown minor", false, "v1.20", "", "", "known:"},
+		{"air-gapped, no knob: the default flavor", true, "", "", "", "kind-v1.37", "", ""},
+		{"air-gapped, a built minor", true, "", "v1.35", "", "kind-v1.35", "", ""},
+		{"air-gapped, a built version", true, "kind", "1.34.4", "", "kind-v1.34", "", ""},
+		{"air-gapped, another patch", true, "", "v1.34.2", "", "", "", "built here at v1.34.4"},
+		{"air-gapped, a minor not built here", true, "", "v1.31", "", "", "", "built here: v1.38"},
+		{"air-gapped, the pre-release", true, "", "v1.38", "", "kind-v1.38", "", ""},
+		{"air-gapped, the Docker-runtime cluster", true, "docker-runtime", "", "", "docker-runtime", "", ""},
+		{"air-gapped, the Docker-runtime cluster at another version", true, "docker-runtime", "v1.35", "", "", "", "v1.23.17 only"},
+		{"air-gapped, an explicit image", true, "", "", "kindest/node:v1.36.4", "", "", "IMAGES=online"},
+		{"online, no knob: kind's default", false, "", "", "", "", "", ""},
+		{"online, a pinned minor", false, "", "v1.36", "", "kind-v1.36", NodeImages["v1.36"], ""},
+		{"online, an explicit image wins", false, "", "v1.36", "example/node:x", "", "example/node:x", ""},
+		{"online, an unknown minor", false, "", "v1.20", "", "", "", "known:"},
+		{"online, the Docker-runtime cluster", false, "docker-runtime", "", "", "", "", "air-gapped only"},
 	} {
-		got, err := ChooseNodeImage(tc.airgapped, "v1.34.4", tc.version, tc.image)
+		f, got, err := Choose(tc.airgapped, tc.cluster, tc.version, tc.image)
+		id := ""
+		if f.KubernetesVersion != "" {
+			id = f.ID()
+		}
 		switch {
 		case tc.wantErrHas != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrHas)):
 			t.Errorf("%s: err %v, want one saying %q", tc.name, err, tc.wantErrHas)
 		case tc.wantErrHas == "" && err != nil:
 			t.Errorf("%s: unexpected error %v", tc.name, err)
-		case got != tc.want:
-			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		case tc.wantErrHas == "" && (got != tc.wantImage || id != tc.wantFlavor):
+			t.Errorf("%s: got %q, %q; want %q, %q", tc.name, id, got, tc.wantFlavor, tc.wantImage)
 		}
+	}
+}
+
+// Online and air-gapped runs prove the chapter on the same Kubernetes
+// minors: a version the CI matrix runs online is built here, and the
+// other way round (a pre-release is built here only: kind publishes no
+// node image for it).
+func TestOnlineAndAirgapOfferTheSameMinors(t *testing.T) {
+	var online []string
+	for minor := range NodeImages {
+		online = append(online, minor)
+	}
+	slices.Sort(online)
+	airgap := images.Minors()
+	slices.Sort(airgap)
+	if !slices.Equal(online, airgap) {
+		t.Errorf("online node images pin %v, the air-gapped build makes %v: add the missing ones to NodeImages or images.Flavors", online, airgap)
 	}
 }

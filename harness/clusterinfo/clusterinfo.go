@@ -50,6 +50,8 @@ type Info struct {
 	// Inputs are what the run put in place of the book's own: a PASS on
 	// other manifests or images proves something else.
 	Inputs *Inputs `json:"inputs,omitempty"`
+	// Kubectl is the version of the kubectl that ran the book's commands.
+	Kubectl string `json:"kubectl,omitempty"`
 }
 
 // Inputs are the run's substitutions; the zero value is the book's own
@@ -111,6 +113,15 @@ type Node struct {
 	Kernel  string `json:"kernel"`
 	Runtime string `json:"runtime"`
 	Kubelet string `json:"kubelet"`
+	// Cgroup is the cgroup version the kubelet runs on (CgroupV1,
+	// CgroupV2), "" when nothing said it.
+	Cgroup string `json:"cgroup,omitempty"`
+	// CgroupV1Override: the kubelet runs on cgroup v1 only because its
+	// configuration says failCgroupV1: false (v1.35 and later refuse v1
+	// by default).
+	CgroupV1Override bool `json:"cgroupV1Override,omitempty"`
+	// Warnings are what the kubelet says of its runtime, a line each.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Read asks the cluster for its version and nodes.
@@ -130,6 +141,7 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 		info.Nodes = append(info.Nodes, Node{Name: n.Name, OSImage: ni.OSImage, Kernel: ni.KernelVersion, Runtime: ni.ContainerRuntimeVersion, Kubelet: ni.KubeletVersion})
 	}
 	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Name < info.Nodes[j].Name })
+	info.readKubelets(ctx, cs)
 	info.Health = Health(nodes.Items)
 	info.Distribution = Distribution(nodes.Items)
 	if pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {

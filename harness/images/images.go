@@ -9,21 +9,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// Pinned versions. Kubernetes stays on 1.34: from 1.35 the kubelet refuses the
-// cgroup v1 hosts this project runs on unless told otherwise.
+// Pinned versions shared by every flavor (each flavor's Kubernetes, etcd
+// and CoreDNS are in flavors.go).
 const (
-	KubernetesVersion   = "v1.34.4"
-	KubernetesStaging   = "v0.34.4" // k8s.io/* staging modules released with KubernetesVersion
-	EtcdVersion         = "v3.6.5"  // go.etcd.io/etcd/server/v3; kubeadm tags it 3.6.5-0
-	CoreDNSVersion      = "v1.12.1"
-	CrictlVersion       = "v1.34.0"
-	RegistryVersion     = "v3.0.0" // github.com/distribution/distribution/v3
-	PauseTag            = "3.10.1"
-	DebianSuite         = "bookworm" // trixie's systemd drops cgroup v1
-	HelloImage          = "kiamol/ch02-hello-kiamol"
-	HelloImageReference = "docker.io/kiamol/ch02-hello-kiamol:latest"
+	CrictlVersion   = "v1.34.0"
+	RegistryVersion = "v3.0.0"   // github.com/distribution/distribution/v3
+	DebianSuite     = "bookworm" // trixie's systemd drops cgroup v1
 )
 
 // RegistryAlias is the name every cluster's local registry answers to on
@@ -69,14 +63,20 @@ type Built struct {
 	Images          map[string]string `json:"images"` // repository:tag in the registry -> manifest digest
 }
 
-// BuiltPath is where the build records what it made.
-func BuiltPath(cache string) string { return filepath.Join(cache, "state", "built.json") }
-
 // ErrNotBuilt says the images were never built on this machine.
-var ErrNotBuilt = errors.New("air-gapped images are not built on this machine: run 'make images' (or 'make e2e', which builds them)")
+var ErrNotBuilt = errors.New("air-gapped images are not built on this machine")
 
-// ReadBuilt loads the record of the last build of the default flavor.
-func ReadBuilt(cache string) (Built, error) { return ReadBuiltOf(cache, Containerd) }
+// makeKnobs are the make arguments that select f.
+func makeKnobs(f Flavor) string {
+	var s string
+	if f.Name != Default.Name {
+		s += " CLUSTER=" + f.Name
+	}
+	if f.Name == Default.Name && !f.IsDefault() {
+		s += " K8S_VERSION=" + f.Minor()
+	}
+	return s
+}
 
 // ReadBuiltOf loads the record of a flavor's last build.
 func ReadBuiltOf(cache string, f Flavor) (Built, error) {
@@ -84,10 +84,7 @@ func ReadBuiltOf(cache string, f Flavor) (Built, error) {
 	path := BuiltPathOf(cache, f)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if !f.IsDefault() {
-			return b, fmt.Errorf("air-gapped images for CLUSTER=%s are not built on this machine: run 'make images CLUSTER=%s'", f.Name, f.Name)
-		}
-		return b, ErrNotBuilt
+		return b, fmt.Errorf("%w for %s: run 'make images%s'", ErrNotBuilt, f, makeKnobs(f))
 	}
 	if err != nil {
 		return b, err
@@ -97,9 +94,6 @@ func ReadBuiltOf(cache string, f Flavor) (Built, error) {
 	}
 	return b, nil
 }
-
-// WriteBuilt saves the default flavor's record atomically.
-func WriteBuilt(cache string, b Built) error { return WriteBuiltOf(cache, Containerd, b) }
 
 // WriteBuiltOf saves a flavor's record atomically.
 func WriteBuiltOf(cache string, f Flavor, b Built) error {
@@ -116,4 +110,43 @@ func WriteBuiltOf(cache string, f Flavor, b Built) error {
 		return err
 	}
 	return os.Rename(tmp, p)
+}
+
+// loadedPath lists every node and registry image this cache has loaded into
+// the Docker engine, one a line: what its builds may later prune.
+func loadedPath(cache string) string { return filepath.Join(cache, "state", "loaded-images") }
+
+// RecordLoaded adds refs to the cache's list of images it loaded.
+func RecordLoaded(cache string, refs ...string) error {
+	if err := os.MkdirAll(filepath.Dir(loadedPath(cache)), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(loadedPath(cache), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, r := range refs {
+		if _, err := fmt.Fprintln(f, r); err != nil {
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// LoadedBefore is the cache's list of images it loaded, each once.
+func LoadedBefore(cache string) []string {
+	raw, err := os.ReadFile(loadedPath(cache))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range strings.Fields(string(raw)) {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -240,3 +240,18 @@ func kernel() string {
 	}
 	return strings.TrimSpace(string(raw))
 }
+
+// HostCgroupV1 says this machine's cgroups are v1 (or hybrid): its cgroup
+// root is not the unified hierarchy. kind's nodes share the kernel's, so
+// their kubelets see the same.
+func HostCgroupV1() bool {
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	mounts, err := ParseMountinfo(string(raw))
+	if err != nil {
+		return false
+	}
+	return !isV2(mounts)
+}

@@ -74,14 +74,7 @@ func Check(ctx context.Context, s settings.Settings, o Options) (string, error) 
 	if err != nil {
 		return "", &Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
 	}
-	flavor, err := images.FlavorNamed(s.Cluster)
-	if err != nil {
-		return "", &Problem{What: err.Error(), Do: "unset CLUSTER, or set it to docker-runtime"}
-	}
-	if !flavor.IsDefault() && choice.Mode != images.Airgap {
-		return "", &Problem{What: fmt.Sprintf("CLUSTER=%s is built on this machine and runs air-gapped only", flavor.Name), Do: "drop IMAGES=online, or drop CLUSTER"}
-	}
-	if _, err := cluster.ChooseNodeImage(choice.Mode == images.Airgap, flavor.KubernetesVersion, s.K8sVersion, s.NodeImage); err != nil {
+	if _, _, err := cluster.Choose(choice.Mode == images.Airgap, s.Cluster, s.K8sVersion, s.NodeImage); err != nil {
 		return "", &Problem{What: err.Error(), Do: "see make help"}
 	}
 	// What the machine must give a kind node, before anything is built

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 )
 
 // Env names. USE_EXISTING_CLUSTER and KUBECONFIG are the names
@@ -86,7 +88,7 @@ func FromEnv() Settings {
 		Existing:      Truthy(os.Getenv(EnvExisting)) || Truthy(os.Getenv(EnvExistingShort)),
 		Kubeconfig:    os.Getenv(EnvKubeconfig),
 		Context:       os.Getenv(EnvContext),
-		ClusterName:   or(os.Getenv(EnvClusterName), defaultName(os.Getenv(EnvCluster))),
+		ClusterName:   or(os.Getenv(EnvClusterName), defaultName(os.Getenv(EnvCluster), os.Getenv(EnvK8sVersion))),
 		Cluster:       strings.TrimSpace(os.Getenv(EnvCluster)),
 		Keep:          Truthy(os.Getenv(EnvKeep)),
 		K8sVersion:    os.Getenv(EnvK8sVersion),
@@ -127,13 +129,19 @@ func pairs(s string) map[string]string {
 	return out
 }
 
-// defaultName keeps a docker-runtime cluster apart from the default one, so
-// each can be kept, reused and taken down on its own.
-func defaultName(cluster string) string {
-	if c := strings.TrimSpace(cluster); c != "" && c != "kind" && c != "containerd" {
-		return DefaultClusterName + "-" + c
+// defaultName keeps each kind of cluster apart from the default one (the
+// docker-runtime cluster, another Kubernetes version), so each can be kept,
+// reused and taken down on its own: kiamol-e2e-docker-runtime,
+// kiamol-e2e-v1.35.
+func defaultName(cluster, version string) string {
+	f, err := images.FlavorFor(cluster, version)
+	switch {
+	case err != nil || f.IsDefault():
+		return DefaultClusterName
+	case f.Name == images.DockerRuntime.Name:
+		return DefaultClusterName + "-" + f.Name
 	}
-	return DefaultClusterName
+	return DefaultClusterName + "-" + f.Minor()
 }
 
 // Truthy reads a yes/no knob the way Make users write them.

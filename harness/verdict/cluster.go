@@ -154,7 +154,7 @@ func bookEra(version string) bool {
 
 func describeNode(n clusterinfo.Node) string {
 	var parts []string
-	for _, p := range []string{n.OSImage, kernel(n.Kernel), n.Runtime, kubelet(n.Kubelet)} {
+	for _, p := range []string{n.OSImage, kernel(n.Kernel), n.Runtime, kubelet(n.Kubelet), cgroupOf(n)} {
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -174,4 +174,63 @@ func kubelet(v string) string {
 		return ""
 	}
 	return "kubelet " + v
+}
+
+// cgroupOf says which cgroups the kubelet runs on, and whether only by
+// the override a kubelet of v1.35 or later needs on cgroup v1.
+func cgroupOf(n clusterinfo.Node) string {
+	switch {
+	case n.Cgroup == "":
+		return ""
+	case n.CgroupV1Override:
+		return "cgroup " + n.Cgroup + " (the kubelet runs on it only because its configuration says failCgroupV1: false)"
+	}
+	return "cgroup " + n.Cgroup
+}
+
+// kubectlLine says which kubectl ran the book's commands and how far it is
+// from the server: kubectl is supported within one minor of the API
+// server, older or newer; outside that, each command the run shows passing
+// is still proven on this server, but nothing more is promised.
+func kubectlLine(c *ClusterInfo) string {
+	if c == nil || c.Kubectl == "" {
+		return ""
+	}
+	line := "kubectl: " + c.Kubectl
+	client, ok1 := minorNumberOf(c.Kubectl)
+	server, ok2 := minorNumberOf(c.Version)
+	if !ok1 || !ok2 {
+		return line
+	}
+	switch d := client - server; {
+	case d == 0:
+		return line + ", the server's own minor"
+	case d >= -1 && d <= 1:
+		return line + fmt.Sprintf(", one minor %s the server: within kubectl's supported skew", newerOrOlder(d))
+	default:
+		return line + fmt.Sprintf(", %d minors %s the server: outside kubectl's supported skew of one minor; each command above ran on this server as shown", abs(d), newerOrOlder(d))
+	}
+}
+
+func newerOrOlder(d int) string {
+	if d > 0 {
+		return "newer than"
+	}
+	return "older than"
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// minorNumberOf is NN of v1.NN.P (a distribution's suffix allowed).
+func minorNumberOf(version string) (int, bool) {
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(version, "v"), "%d.%d", &major, &minor); err != nil || major != 1 {
+		return 0, false
+	}
+	return minor, true
 }

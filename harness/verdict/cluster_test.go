@@ -191,3 +191,27 @@ func TestPathShowsOnTheClaimsLine(t *testing.T) {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }
+
+func TestTheHeaderSaysTheCgroupOverrideAndTheKubectlSkew(t *testing.T) {
+	n := clusterinfo.Node{Name: "kiamol-e2e-v1.37-control-plane", Runtime: "containerd://1.6.20", Kubelet: "v1.37.2",
+		Cgroup: clusterinfo.CgroupV1, CgroupV1Override: true}
+	if got := describeNode(n); !strings.Contains(got, "cgroup v1 (the kubelet runs on it only because its configuration says failCgroupV1: false)") {
+		t.Errorf("describeNode = %q", got)
+	}
+	n.CgroupV1Override = false
+	if got := describeNode(n); !strings.HasSuffix(got, ", cgroup v1") {
+		t.Errorf("describeNode = %q", got)
+	}
+	for _, tc := range []struct{ kubectl, server, want string }{
+		{"v1.37.2", "v1.37.2", "kubectl: v1.37.2, the server's own minor"},
+		{"v1.37.2", "v1.36.3", "kubectl: v1.37.2, one minor newer than the server: within kubectl's supported skew"},
+		{"v1.37.2", "v1.35.4", "kubectl: v1.37.2, 2 minors newer than the server: outside kubectl's supported skew of one minor; each command above ran on this server as shown"},
+		{"v1.37.2", "v1.38.0-beta.0", "kubectl: v1.37.2, one minor older than the server: within kubectl's supported skew"},
+		{"v1.37.2", "v1.23.17", "kubectl: v1.37.2, 14 minors newer than the server: outside kubectl's supported skew of one minor; each command above ran on this server as shown"},
+		{"", "v1.37.2", ""},
+	} {
+		if got := kubectlLine(&ClusterInfo{Kubectl: tc.kubectl, Version: tc.server}); got != tc.want {
+			t.Errorf("kubectl %s, server %s: got %q, want %q", tc.kubectl, tc.server, got, tc.want)
+		}
+	}
+}

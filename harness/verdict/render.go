@@ -30,6 +30,12 @@ func writeSummary(w io.Writer, v verdict, mdPath string) {
 	if v.cluster != nil {
 		for _, n := range v.cluster.Nodes {
 			fmt.Fprintln(w, "  "+describeNode(n))
+			for _, warning := range n.Warnings {
+				fmt.Fprintln(w, "    the kubelet warns: "+warning)
+			}
+		}
+		if k := kubectlLine(v.cluster); k != "" {
+			fmt.Fprintln(w, k)
 		}
 		fmt.Fprintln(w, "inputs: "+v.cluster.Inputs.Describe())
 	}
@@ -127,11 +133,19 @@ func writeNodeTable(b *strings.Builder, c *ClusterInfo) {
 	if c == nil || len(c.Nodes) == 0 {
 		return
 	}
-	b.WriteString("| node | OS | kernel | runtime | kubelet |\n|---|---|---|---|---|\n")
+	b.WriteString("| node | OS | kernel | runtime | kubelet | cgroup |\n|---|---|---|---|---|---|\n")
 	for _, n := range c.Nodes {
-		b.WriteString(tableRow(n.Name, n.OSImage, n.Kernel, n.Runtime, n.Kubelet))
+		b.WriteString(tableRow(n.Name, n.OSImage, n.Kernel, n.Runtime, n.Kubelet, cgroupOf(n)))
 	}
 	b.WriteString("\n")
+	for _, n := range c.Nodes {
+		for _, w := range n.Warnings {
+			b.WriteString(escape("node "+n.Name+": the kubelet warns: "+w) + "  \n")
+		}
+	}
+	if k := kubectlLine(c); k != "" {
+		b.WriteString(escape(k) + "\n\n")
+	}
 }
 
 func resultLine(v verdict) string {

@@ -129,7 +129,7 @@ func TestMarkdown(t *testing.T) {
 	}{
 		{"title", "# kiamol-e2e verdict: chapter 2\n"},
 		{"cluster", "Cluster: kind-kiamol-e2e (v1.34.4), created by the suite; images: airgap; 1 node(s)\n"},
-		{"node", "| kiamol-e2e-control-plane | Debian GNU/Linux 12 (bookworm) | 6.1.0-31-amd64 | containerd://2.1.4 | v1.34.4 |\n"},
+		{"node", "| kiamol-e2e-control-plane | Debian GNU/Linux 12 (bookworm) | 6.1.0-31-amd64 | containerd://2.1.4 | v1.34.4 |  |\n"},
 		{"result", "Result: **FAIL** (3 passed, 2 failed, 1 skipped, 1 not run) — run at 2026-03-14 09:30:00 UTC, took 2m34.3s\n"},
 		{"not-run count", "1 not run: not selected by the label filter `!port-forward`\n"},
 		{"pass", "| " + shown("gives a Pod that becomes Ready, with a pod IP and a host IP that differ, listed in the namespace") + " | `kubectl gives-a-pod-that-becomes-ready-with-a-pod-ip-and-a-host-ip-that-differ-listed-in-the-namespace` | ✅ pass | 3.2s |  |\n"},

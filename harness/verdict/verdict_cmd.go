@@ -49,7 +49,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 )
 
-const usage = "usage: verdict [-md PATH] REPORT.json\n       verdict -repeat [-md PATH] REPORT-1.json REPORT-2.json ..."
+const usage = "usage: verdict [-md PATH] REPORT.json\n       verdict -repeat [-md PATH] REPORT-1.json REPORT-2.json ...\n       verdict -matrix [-md PATH] [-command CMD] COLUMN-1.json COLUMN-2.json ..."
 
 // statusBroken is the exit status for a report that cannot be judged.
 const statusBroken = 2
@@ -59,6 +59,10 @@ type options struct {
 	reports []string
 	mdPath  string // "" for none
 	repeat  bool
+	// matrix: each argument is a matrix column (column.json); command is
+	// the command that made the matrix, for its Markdown.
+	matrix  bool
+	command string
 }
 
 // Run is the verdict command: it judges the reports args name, prints the
@@ -74,6 +78,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.repeat {
 		return runRepeat(opts, stdout, stderr)
+	}
+	if opts.matrix {
+		return runMatrix(opts, stdout, stderr)
 	}
 	reports, err := load(opts.reports[0])
 	if err != nil {
@@ -115,19 +122,24 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	md := fs.String("md", "", "write the Markdown verdict to `PATH` ('' for none; default verdict.md next to REPORT.json, none with -repeat)")
 	repeat := fs.Bool("repeat", false, "judge repeated runs, one report per run, in run order")
+	matrix := fs.Bool("matrix", false, "lay several clusters' runs side by side, one column.json per cluster (make matrix writes them); Markdown to -md, JSON beside it")
+	command := fs.String("command", "", "with -matrix: the command that made it, for the Markdown")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	opts := options{reports: fs.Args(), repeat: *repeat}
+	opts := options{reports: fs.Args(), repeat: *repeat, matrix: *matrix, command: *command}
 	switch {
-	case opts.repeat && fs.NArg() == 0:
+	case opts.repeat && opts.matrix:
+		fs.Usage()
+		return options{}, errors.New("-repeat and -matrix do not go together")
+	case (opts.repeat || opts.matrix) && fs.NArg() == 0:
 		fs.Usage()
 		return options{}, errors.New("at least one report expected")
-	case !opts.repeat && fs.NArg() != 1:
+	case !opts.repeat && !opts.matrix && fs.NArg() != 1:
 		fs.Usage()
 		return options{}, errors.New("one report expected")
 	}
-	if !opts.repeat {
+	if !opts.repeat && !opts.matrix {
 		opts.mdPath = filepath.Join(filepath.Dir(fs.Arg(0)), "verdict.md")
 	}
 	fs.Visit(func(f *flag.Flag) {

@@ -26,6 +26,53 @@ const EntryName = "cluster"
 // explains every failure after it.
 const HealthEntryName = "cluster health"
 
+// PrivilegedEntryName is a report entry, on a spec, for each thing the run
+// made on the cluster with privilege: a privileged Pod on a node, a
+// namespace relabelled to admit one. Its value is a Privileged as JSON; the
+// verdict's header lists each.
+const PrivilegedEntryName = "privileged"
+
+// Privileged is one thing the run made on the cluster with privilege.
+type Privileged struct {
+	// Pod is namespace/name of a privileged Pod (kubectl debug node/...
+	// --profile=sysadmin), started on Node.
+	Pod  string `json:"pod,omitempty"`
+	Node string `json:"node,omitempty"`
+	// Namespace is a namespace whose Label the run set (key=value), Was
+	// what that key held before ("" for nothing).
+	Namespace string `json:"namespace,omitempty"`
+	Label     string `json:"label,omitempty"`
+	Was       string `json:"was,omitempty"`
+}
+
+// JSON is the entry's value.
+func (p Privileged) JSON() string {
+	raw, _ := json.Marshal(p)
+	return string(raw)
+}
+
+// Describe says it in one line.
+func (p Privileged) Describe() string {
+	if p.Pod != "" {
+		return "privileged Pod " + p.Pod + " on node " + p.Node + " (kubectl debug node/" + p.Node + " --profile=sysadmin)"
+	}
+	was := "unset before"
+	if p.Was != "" {
+		was = "was " + p.Was
+	}
+	return "namespace " + p.Namespace + " labelled " + p.Label + " (" + was + ")"
+}
+
+// ParsePrivileged reads an entry's value back; ok is false for anything
+// else.
+func ParsePrivileged(value string) (Privileged, bool) {
+	var p Privileged
+	if json.Unmarshal([]byte(value), &p) != nil || (p.Pod == "" && p.Namespace == "") {
+		return Privileged{}, false
+	}
+	return p, true
+}
+
 // Info is what the verdict shows about the cluster. The JSON names are read
 // back from reports of earlier runs, so they do not change; fields added
 // later are omitempty, so older readers see the shape they know.
@@ -51,6 +98,10 @@ type Info struct {
 	// Inputs are what the run put in place of the book's own: a PASS on
 	// other manifests or images proves something else.
 	Inputs *Inputs `json:"inputs,omitempty"`
+	// Ownership says, for an existing cluster, whether it is the suite's
+	// own (kept by an earlier run) or not, and why, for the header: it
+	// decides whether a privileged step may run without being asked.
+	Ownership string `json:"ownership,omitempty"`
 }
 
 // Inputs are the run's substitutions; the zero value is the book's own

@@ -129,7 +129,10 @@ func runner(args []string) int {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		return 2
 	}
-	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said, "existing "))
+	if said.Privileged != "" {
+		fmt.Printf("kiamol-e2e %s: %s\n", version, said.Privileged)
+	}
+	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said.Cluster, "existing "))
 	_ = os.Remove(filepath.Join(reports, "report.json"))
 
 	ginkgoArgs := []string{"-p", "--procs=" + strconv.Itoa(*procs), "--randomize-all", "--fail-on-pending", "--fail-on-empty",

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,5 +291,43 @@ func TestDoctorPrintsTheHostsFacts(t *testing.T) {
 	}
 	if r.code != 0 && !strings.Contains(r.stdout, "problem:") {
 		t.Errorf("exit %d without a problem line:\n%s", r.code, r.stdout)
+	}
+}
+
+// On a cluster the suite did not make, the opt-in to self-healing through
+// the node is said first, before anything runs: what the run will label and
+// which Pods it will start. Without it, nothing of the kind is said.
+func TestTheOptInToPrivilegedPodsIsSaidFirst(t *testing.T) {
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/version" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"major":"1","minor":"33","gitVersion":"v1.33.1+k3s1"}`))
+	}))
+	defer api.Close()
+	kubeconfig := kubeconfigFor(t, api.URL)
+	for _, tc := range []struct {
+		selfHeal string
+		first    string
+	}{
+		{"node", "kiamol-e2e: self-healing through the node, as asked (--self-heal=node, SELF_HEAL=node), on a cluster the suite did not make: this run will label its own spec namespaces pod-security.kubernetes.io/enforce=privileged and start privileged Pods on the nodes (kubectl debug node/<node> --profile=sysadmin"},
+		{"auto", "preflight: existing cluster: context \"closed-port\" at " + api.URL + ", Kubernetes v1.33.1+k3s1"},
+		{"host", "preflight: existing cluster: context \"closed-port\""},
+	} {
+		t.Run(tc.selfHeal, func(t *testing.T) {
+			r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": kubeconfig, "E2E_SELF_HEAL": tc.selfHeal}, "-docker=false")
+			lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+			if r.code != 0 || r.stderr != "" || !strings.HasPrefix(lines[0], tc.first) {
+				t.Fatalf("exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+			}
+			if plan := strings.Contains(r.stdout, "privileged Pods"); plan != (tc.selfHeal == "node") {
+				t.Errorf("the privileged plan said: %v, stdout:\n%s", plan, r.stdout)
+			}
+			if tc.selfHeal == "node" && (len(lines) != 2 || !strings.HasPrefix(lines[1], "preflight: existing cluster:")) {
+				t.Errorf("stdout:\n%s", r.stdout)
+			}
+		})
 	}
 }

@@ -242,6 +242,10 @@ func expectOne(found, id string) error {
 	return fmt.Errorf("the runtime lists %d containers with the Pod's labels (%s), the Pod's status says %s", len(ids), strings.Join(ids, ", "), Short(id))
 }
 
+// RunningID is the containerID of the Pod's running container of that
+// name, "" when it has none running.
+func RunningID(pod *corev1.Pod, container string) string { return containerID(pod, container) }
+
 func containerID(pod *corev1.Pod, container string) string {
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.Name == container && cs.State.Running != nil {

@@ -6,6 +6,7 @@ package namespaces
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,6 +106,10 @@ func (k *Keeper) Create(ctx context.Context, prefix string) string {
 	return name
 }
 
+// ErrNotOurs says a namespace is not one this run created for a spec: what
+// the run would change there is not its to change.
+var ErrNotOurs = errors.New("not this run's namespace")
+
 // PodSecurityEnforce is the Pod Security admission label that sets which
 // Pods a namespace admits.
 const PodSecurityEnforce = "pod-security.kubernetes.io/enforce"
@@ -120,14 +125,14 @@ func (k *Keeper) AllowPrivileged(ctx context.Context, name string) (was string, 
 	live := k.live[name]
 	k.mu.Unlock()
 	if !live {
-		return "", fmt.Errorf("namespace %s is not one this run created for a spec: its Pod Security level is not the run's to change", name)
+		return "", fmt.Errorf("%w: namespace %s is not one this run created for a spec: its Pod Security level is not the run's to change", ErrNotOurs, name)
 	}
 	ns, err := k.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
 	if err := Owned(ns, k.Owner); err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %v", ErrNotOurs, err)
 	}
 	was = ns.Labels[PodSecurityEnforce]
 	ns.Labels[PodSecurityEnforce] = "privileged"

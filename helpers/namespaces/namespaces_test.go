@@ -2,6 +2,7 @@ package namespaces
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -92,8 +93,8 @@ func TestAllowPrivilegedRefusesANamespaceTheRunDidNotCreate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("err %v, want %q", err, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrNotOurs) {
+				t.Errorf("err %v, want %q (ErrNotOurs)", err, tc.wantErr)
 			}
 			if !reflect.DeepEqual(got.Labels, before.Labels) {
 				t.Errorf("labels changed: %v, were %v", got.Labels, before.Labels)

@@ -78,17 +78,20 @@ func (k *Suite) containerIDClaim(ctx context.Context, kc kubectl.Kubectl, pod *c
 	reported := node.Status.NodeInfo.ContainerRuntimeVersion
 	Expect(containerruntime.CheckContainerID(id, reported)).To(Succeed(), "containerID is <runtime>://<hex id>, naming the runtime its node reports")
 	scheme, raw, _ := strings.Cut(id, "://")
-	apiOnly := fmt.Sprintf("API only: %s on node %s, whose kubelet reports %s; the node's runtime was not asked: ", shortID(id), node.Name, reported)
+	// The reason first: the verdict shortens a long path line at its end.
+	apiOnly := func(why string) string {
+		return fmt.Sprintf("API only, the node's runtime not asked: %s; %s on node %s, whose kubelet reports %s", why, shortID(id), node.Name, reported)
+	}
 
 	held, path, err := k.inspectContainer(ctx, pod)
 	if path.Way == containerruntime.NotAsked {
-		AddReportEntry(PathEntry, apiOnly+path.Why)
+		AddReportEntry(PathEntry, apiOnly(path.Why))
 		return
 	}
 	if err != nil && !k.run.Own && (errors.Is(err, containerruntime.ErrRefused) || errors.Is(err, containerruntime.ErrUnreachable)) {
 		// The way the reader allowed did not reach it (admission refused the
 		// node Pod, the node has no runtime tool): what the API shows holds.
-		AddReportEntry(PathEntry, apiOnly+err.Error())
+		AddReportEntry(PathEntry, apiOnly(err.Error()))
 		return
 	}
 	Expect(err).NotTo(HaveOccurred(), "ask the node's runtime for the container: %s", strings.Join(held.Commands, "; "))

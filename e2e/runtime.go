@@ -156,7 +156,7 @@ func (k *Suite) removeContainerAndWaitHealed(ctx context.Context, pod *corev1.Po
 	before := viewOf(pod)
 	removal, path, err := k.removeContainer(ctx, pod)
 	if path.Way == containerruntime.NotAsked {
-		Skip("needs the node's container runtime: " + path.Why)
+		Skip(path.Why)
 	}
 	k.unreachable(err)
 	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))

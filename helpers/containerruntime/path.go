@@ -88,32 +88,34 @@ func nodeTools(scheme string) bool { return scheme == "containerd" || scheme == 
 // Decide chooses how a claim reaches the Pod's node's runtime. On a cluster
 // the suite did not make it never chooses a privileged Pod unless the
 // reader asked for one (SelfHealNode); on the suite's own cluster, where
-// the runtime must be reached, auto falls back to one.
+// the runtime must be reached, auto falls back to one. Each Why leads with
+// the reason and names the flag early: the verdict shortens a long line at
+// its end.
 func Decide(s Situation) Path {
-	host := fromHost(s)
+	host, detail := fromHost(s)
 	switch s.Mode {
 	case settings.SelfHealNode:
 		if nodeTools(s.Scheme) {
 			return Path{Way: FromNode, Why: "asked for by " + OptInFlags}
 		}
-		return notReached(s.Own, fmt.Sprintf("a privileged Pod on node %s knows no tool for a %q runtime", s.Node, s.Scheme))
+		return notReached(s.Own, fmt.Sprintf("a privileged Pod on the node knows no tool for a %q runtime", s.Scheme))
 	case settings.SelfHealHost:
 		if host.Way == FromHost {
 			return host
 		}
-		return notReached(s.Own, host.Why+"; --self-heal=host starts no Pod on the node")
+		return notReached(s.Own, host.Why+"; --self-heal=host starts no Pod on the node"+detail)
 	}
 	if host.Way == FromHost {
 		return host
 	}
 	switch {
 	case s.Own && nodeTools(s.Scheme):
-		return Path{Way: FromNode, Why: "the suite's own cluster, and " + host.Why}
+		return Path{Way: FromNode, Why: "the suite's own cluster, and " + host.Why + detail}
 	case !nodeTools(s.Scheme):
-		return notReached(s.Own, host.Why+fmt.Sprintf("; nor would a Pod on the node know a tool for a %q runtime", s.Scheme))
+		return notReached(s.Own, host.Why+fmt.Sprintf("; nor would a Pod on the node know a tool for a %q runtime", s.Scheme)+detail)
 	}
-	return Path{Way: NotAsked, Why: host.Why + "; to let the run start a privileged Pod on node " + s.Node +
-		" (kubectl debug node/" + s.Node + " --profile=sysadmin) that reaches it, pass " + OptInFlags}
+	return Path{Way: NotAsked, Why: host.Why + "; pass " + OptInFlags + " to allow a privileged Pod on node " + s.Node +
+		" (kubectl debug node/" + s.Node + " --profile=sysadmin) that reaches it" + detail}
 }
 
 // notReached is a runtime the claim cannot reach: a failure on the suite's
@@ -126,24 +128,28 @@ func notReached(own bool, why string) Path {
 }
 
 // fromHost is this machine's own way to the runtime, or NotAsked with why
-// there is none.
-func fromHost(s Situation) Path {
+// there is none, in a few words, and the detail ("; ..." or "") for the
+// end of the line.
+func fromHost(s Situation) (Path, string) {
+	notHere := func(why string) Path {
+		return Path{Way: NotAsked, Why: "this machine does not reach the node's runtime (" + why + ")"}
+	}
 	switch r := s.Reach; {
 	case r.NoDocker != "":
-		return Path{Way: NotAsked, Why: fmt.Sprintf("this machine does not reach the runtime of node %s: no Docker engine answers here (%s)", s.Node, r.NoDocker)}
+		return notHere("no Docker engine answers here"), "; Docker: " + r.NoDocker
 	case s.Scheme == "containerd" && r.KindNode:
-		return Path{Way: FromHost, Tool: "crictl", InNode: true}
+		return Path{Way: FromHost, Tool: "crictl", InNode: true}, ""
 	case s.Scheme == "docker" && r.KindNode:
 		// A node container running its own Docker engine (dockershim).
-		return Path{Way: FromHost, Tool: "docker", InNode: true}
+		return Path{Way: FromHost, Tool: "docker", InNode: true}, ""
 	case s.Scheme == "docker" && r.DockerHolds:
-		return Path{Way: FromHost, Tool: "docker"}
+		return Path{Way: FromHost, Tool: "docker"}, ""
 	case s.Scheme == "docker":
-		return Path{Way: NotAsked, Why: fmt.Sprintf("this machine does not reach the runtime of node %s: its Docker does not hold the Pod's container", s.Node)}
+		return notHere("this machine's Docker does not hold the Pod's container"), ""
 	case s.Scheme == "containerd":
-		return Path{Way: NotAsked, Why: fmt.Sprintf("this machine does not reach the runtime of node %s: it is not a kind node container on this machine's Docker", s.Node)}
+		return notHere("not a kind node container on this machine's Docker"), ""
 	}
-	return Path{Way: NotAsked, Why: fmt.Sprintf("this machine has no way to reach a %q runtime on node %s", s.Scheme, s.Node)}
+	return notHere(fmt.Sprintf("no way to reach a %q runtime", s.Scheme)), ""
 }
 
 // containerIDShape is a containerID as the kubelet writes it: the runtime's

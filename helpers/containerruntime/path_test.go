@@ -41,11 +41,11 @@ func TestDecide(t *testing.T) {
 		{"theirs, kind here, auto: this machine's access", Situation{Mode: auto, Scheme: "containerd", Reach: kindHere}, FromHost, "crictl", true, nil},
 		{"theirs, Docker Desktop kubeadm, auto: this machine's Docker", Situation{Mode: auto, Scheme: "docker", Reach: desktopDocker}, FromHost, "docker", false, nil},
 		{"theirs, unreachable, auto: not asked, the flag named", Situation{Mode: auto, Node: "k3s-1", Scheme: "containerd", Reach: noDocker}, NotAsked, "", false,
-			[]string{"no Docker engine answers", "privileged Pod on node k3s-1", "kubectl debug node/k3s-1 --profile=sysadmin", "--self-heal=node", "SELF_HEAL=node"}},
+			[]string{"no Docker engine answers", "privileged Pod on node k3s-1", "kubectl debug node/k3s-1 --profile=sysadmin", "--self-heal=node", "SELF_HEAL=node", "Cannot connect"}},
 		{"theirs, docker:// this Docker does not hold, auto: not asked", Situation{Mode: auto, Node: "minikube", Scheme: "docker", Reach: dockerOnly}, NotAsked, "", false,
 			[]string{"does not hold the Pod's container", OptInFlags}},
 		{"theirs, containerd not a kind node, auto: not asked", Situation{Mode: auto, Node: "k3d-x-server-0", Scheme: "containerd", Reach: dockerOnly}, NotAsked, "", false,
-			[]string{"not a kind node container", OptInFlags}},
+			[]string{"not a kind node container", OptInFlags, "node k3d-x-server-0"}},
 		{"theirs, unreachable, host: not asked, never a Pod", Situation{Mode: host, Node: "n", Scheme: "containerd", Reach: noDocker}, NotAsked, "", false, []string{"starts no Pod"}},
 		{"theirs, reachable, host", Situation{Mode: host, Scheme: "containerd", Reach: kindHere}, FromHost, "crictl", true, nil},
 		{"theirs, node: the opt-in", Situation{Mode: node, Scheme: "containerd", Reach: noDocker}, FromNode, "", false, []string{OptInFlags}},
@@ -64,6 +64,13 @@ func TestDecide(t *testing.T) {
 			}
 			if strings.Contains(p.Why, "\n") {
 				t.Errorf("why is not one line: %q", p.Why)
+			}
+			// The verdict keeps 200 characters of a skip's reason, after
+			// "needs the node's container runtime: ": the flag must be in them.
+			if p.Way == NotAsked && strings.Contains(p.Why, OptInFlags) {
+				if i := strings.Index(p.Why, OptInFlags) + len(OptInFlags); len("needs the node's container runtime: ")+i > 200 {
+					t.Errorf("the flag ends at %d: the verdict would cut it: %q", i, p.Why)
+				}
 			}
 		})
 	}

@@ -15,9 +15,11 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
 )
 
 // PathEntry is the report entry saying how a claim that depends on the
@@ -25,39 +27,78 @@ import (
 // claim's line.
 const PathEntry = "path"
 
-// throughRuntime asks something of the Pod's node's container runtime the
-// way the chapter reaches it: through this machine's access to it when it
-// has some (a kind node here, a Docker Desktop engine), else, or when
-// E2E_SELF_HEAL=node asks, from a privileged Pod on the node itself
-// (`kubectl debug node/...`). what says what is asked, for the steps.
-func throughRuntime[T any](ctx context.Context, k *Suite, pod *corev1.Pod, what string,
-	fromHost func() (T, error), fromNode func(containerruntime.NodePod) (T, error)) (T, error) {
-	GinkgoHelper()
-	mode := k.settings.SelfHeal
-	var zero T
-	if mode != settings.SelfHealNode {
-		By(what + " through the node's runtime")
-		got, err := fromHost()
-		if err == nil || mode == settings.SelfHealHost || !errors.Is(err, containerruntime.ErrUnreachable) {
-			return got, err
+// runtimePath decides how a claim reaches the runtime of the Pod's node
+// (containerruntime.Decide): this machine's access where it has some; a
+// privileged Pod on the node only where the reader asked for one
+// (--self-heal=node) or on the suite's own cluster, where the runtime must
+// be reached; else not at all, and the claim says why.
+func (k *Suite) runtimePath(ctx context.Context, pod *corev1.Pod) (containerruntime.Local, containerruntime.Path, error) {
+	var local containerruntime.Local
+	if k.settings.SelfHeal == settings.SelfHealNode {
+		// Asked for the node: this machine's Docker is not even asked.
+		id := containerruntime.RunningID(pod, "hello-kiamol")
+		if id == "" {
+			return local, containerruntime.Path{}, fmt.Errorf("pod %s/%s has no running container hello-kiamol yet", pod.Namespace, pod.Name)
+		}
+		local.Scheme = containerruntime.Scheme(id)
+	} else {
+		var err error
+		if local, err = containerruntime.Probe(ctx, pod, "hello-kiamol", k.timeouts.RuntimeCall); err != nil {
+			return local, containerruntime.Path{}, err
 		}
 	}
-	By(what + " from its node: kubectl debug node/" + pod.Spec.NodeName + " --profile=sysadmin, the node's runtime under chroot")
-	// The spec's own namespace admits the privileged debugging Pod.
-	kc := k.kube().In(pod.Namespace)
-	if _, lerr := kc.Run(ctx, "label", "namespace", pod.Namespace, "--overwrite",
-		"pod-security.kubernetes.io/enforce=privileged"); lerr != nil {
-		return zero, fmt.Errorf("%w: cannot allow privileged Pods in namespace %s: %v", containerruntime.ErrRefused, pod.Namespace, lerr)
+	return local, containerruntime.Decide(containerruntime.Situation{Mode: k.settings.SelfHeal, Own: k.run.Own,
+		Node: pod.Spec.NodeName, Scheme: local.Scheme, Reach: local.Reach}), nil
+}
+
+// throughRuntime asks something of the Pod's node's container runtime along
+// the path runtimePath chooses. On NotAsked it asks nothing and returns the
+// path, for the claim to say why; on Unreachable the error says why. what
+// says what is asked, for the steps.
+func throughRuntime[T any](ctx context.Context, k *Suite, pod *corev1.Pod, what string,
+	fromHost func(containerruntime.Local, containerruntime.Path) (T, error), fromNode func(containerruntime.NodePod) (T, error)) (T, containerruntime.Path, error) {
+	GinkgoHelper()
+	var zero T
+	local, path, err := k.runtimePath(ctx, pod)
+	if err != nil {
+		return zero, path, err
 	}
-	return fromNode(containerruntime.NodePod{
-		Kubectl: kc, Clientset: k.client, Image: k.image(fixtures.HelloKiamol),
+	switch path.Way {
+	case containerruntime.FromHost:
+		By(what + " through the node's runtime, from this machine")
+		got, err := fromHost(local, path)
+		return got, path, err
+	case containerruntime.NotAsked:
+		By(what + ": not asked, " + path.Why)
+		return zero, path, nil
+	case containerruntime.Unreachable:
+		return zero, path, fmt.Errorf("%w: %s", containerruntime.ErrUnreachable, path.Why)
+	}
+	By(what + " from its node (" + path.Why + "): kubectl debug node/" + pod.Spec.NodeName + " --profile=sysadmin, the node's runtime under chroot")
+	// The spec's own namespace, and only it, admits the privileged Pod.
+	was, lerr := k.spaces.AllowPrivileged(ctx, pod.Namespace)
+	switch {
+	case errors.Is(lerr, namespaces.ErrNotOurs):
+		return zero, path, lerr
+	case lerr != nil:
+		return zero, path, fmt.Errorf("%w: cannot allow privileged Pods in namespace %s: %v", containerruntime.ErrRefused, pod.Namespace, lerr)
+	}
+	AddReportEntry(clusterinfo.PrivilegedEntryName, clusterinfo.Privileged{Namespace: pod.Namespace,
+		Label: namespaces.PodSecurityEnforce + "=privileged", Was: was}.JSON())
+	got, err := fromNode(containerruntime.NodePod{
+		Kubectl: k.kube().In(pod.Namespace), Clientset: k.client, Image: k.image(fixtures.HelloKiamol),
 		Done: k.timeouts.PodReady, Poll: k.timeouts.Poll,
+		Started: func(namespace, name, node string) {
+			AddReportEntry(clusterinfo.PrivilegedEntryName, clusterinfo.Privileged{Pod: namespace + "/" + name, Node: node}.JSON())
+		},
 	})
+	return got, path, err
 }
 
 // unreachable skips a claim that needs the node's runtime on a cluster the
-// suite did not make and cannot reach the runtime of; on its own cluster,
-// not reaching it is a failure.
+// suite did not make when the way the reader allowed does not reach it (the
+// cluster refuses the privileged Pod, the node has no runtime tool); on its
+// own cluster, not reaching it is a failure.
 func (k *Suite) unreachable(err error) {
 	GinkgoHelper()
 	if (errors.Is(err, containerruntime.ErrUnreachable) || errors.Is(err, containerruntime.ErrRefused)) && !k.run.Own {
@@ -65,27 +106,25 @@ func (k *Suite) unreachable(err error) {
 	}
 }
 
-// inspectContainer asks the node's runtime about the Pod's container.
-func (k *Suite) inspectContainer(ctx context.Context, pod *corev1.Pod) containerruntime.Held {
+// inspectContainer asks the node's runtime about the Pod's container, or
+// says (path NotAsked) why it does not.
+func (k *Suite) inspectContainer(ctx context.Context, pod *corev1.Pod) (containerruntime.Held, containerruntime.Path, error) {
 	GinkgoHelper()
-	held, err := throughRuntime(ctx, k, pod, "ask for container hello-kiamol",
-		func() (containerruntime.Held, error) {
-			return containerruntime.Inspect(ctx, pod, "hello-kiamol", k.timeouts.RuntimeCall)
+	return throughRuntime(ctx, k, pod, "ask for container hello-kiamol",
+		func(l containerruntime.Local, p containerruntime.Path) (containerruntime.Held, error) {
+			return l.Inspect(ctx, p, k.timeouts.RuntimeCall)
 		},
 		func(in containerruntime.NodePod) (containerruntime.Held, error) {
 			return containerruntime.InspectThroughNode(ctx, in, pod, "hello-kiamol", k.timeouts.RuntimeCall)
 		})
-	k.unreachable(err)
-	Expect(err).NotTo(HaveOccurred(), "ask the node's runtime for the container: %s", strings.Join(held.Commands, "; "))
-	return held
 }
 
 // removeContainer removes the Pod's container the chapter's way.
-func (k *Suite) removeContainer(ctx context.Context, pod *corev1.Pod) (containerruntime.Removal, error) {
+func (k *Suite) removeContainer(ctx context.Context, pod *corev1.Pod) (containerruntime.Removal, containerruntime.Path, error) {
 	GinkgoHelper()
 	return throughRuntime(ctx, k, pod, "remove container hello-kiamol, found by label io.kubernetes.container.name=hello-kiamol,",
-		func() (containerruntime.Removal, error) {
-			return containerruntime.Remove(ctx, pod, "hello-kiamol", k.timeouts.RuntimeCall)
+		func(l containerruntime.Local, p containerruntime.Path) (containerruntime.Removal, error) {
+			return l.Remove(ctx, pod, "hello-kiamol", p, k.timeouts.RuntimeCall)
 		},
 		func(in containerruntime.NodePod) (containerruntime.Removal, error) {
 			return containerruntime.ThroughNode(ctx, in, pod, "hello-kiamol", k.timeouts.RuntimeCall)
@@ -115,7 +154,10 @@ func viewOf(p *corev1.Pod) podView {
 func (k *Suite) removeContainerAndWaitHealed(ctx context.Context, pod *corev1.Pod) podView {
 	GinkgoHelper()
 	before := viewOf(pod)
-	removal, err := k.removeContainer(ctx, pod)
+	removal, path, err := k.removeContainer(ctx, pod)
+	if path.Way == containerruntime.NotAsked {
+		Skip(path.Why)
+	}
 	k.unreachable(err)
 	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))
 	// The removed container first: the verdict shortens a long path.

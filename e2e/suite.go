@@ -79,6 +79,9 @@ type run struct {
 	// someone else's cluster.
 	Mode       images.Mode
 	ModeReason string
+	// Ownership says, for an existing cluster, whether and why it is the
+	// suite's own or not, for the verdict's header.
+	Ownership  string
 	Owner      sweep.Owner
 	Built      images.Built
 	Kubectl    string // the kubectl binary
@@ -135,7 +138,7 @@ func (k *Suite) setUp() {
 		}
 		info, err := clusterinfo.Read(ctx, k.client, r.Context, k.klient.GetConfig().Host)
 		Expect(err).NotTo(HaveOccurred(), "read the cluster's version and nodes")
-		info.Existing, info.Images, info.Reused = r.Existing, string(r.Mode), r.Reused
+		info.Existing, info.Images, info.Reused, info.Ownership = r.Existing, string(r.Mode), r.Reused, r.Ownership
 		info.Inputs = k.inputs()
 		info.Kubectl = k.kubectlVersion(ctx)
 		if r.Own {
@@ -230,10 +233,12 @@ func (k *Suite) useExisting(ctx context.Context, r *run) {
 	failOn(err)
 	r.Kubeconfig, r.Context = strings.Join(target.Files, string(filepath.ListSeparator)), target.Context
 	r.ModeReason = "existing cluster: context " + target.Context
-	r.ClusterName = strings.TrimPrefix(target.Context, "kind-")
-	if rec, ours := cluster.Owned(ctx, r.ClusterName); ours {
+	own := cluster.OwnershipOf(ctx, target.Context)
+	r.ClusterName, r.Ownership = own.Name, own.Why
+	r.ModeReason += " (" + own.Why + ")"
+	if own.Own {
+		rec := own.Record
 		r.Own, r.Mode = true, rec.Mode
-		r.ModeReason += ", the suite's own " + string(rec.Mode) + " kind cluster " + r.ClusterName
 		if rec.Mode == images.Airgap {
 			flavor, err := images.FlavorByID(rec.Flavor)
 			failOn(err)
@@ -242,10 +247,6 @@ func (k *Suite) useExisting(ctx context.Context, r *run) {
 			r.Built, err = images.ReadBuiltOf(cache, flavor)
 			failOn(err)
 		}
-	} else if err := docker.Ping(ctx); err != nil {
-		r.ModeReason += " (no Docker engine here to tell whether it is a kind cluster the suite made: " + err.Error() + ")"
-	} else {
-		r.ModeReason += " (not a kind cluster the suite made on this machine)"
 	}
 	AddReportEntry("cluster under test", r.ModeReason, ReportEntryVisibilityAlways)
 }

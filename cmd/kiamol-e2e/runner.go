@@ -55,7 +55,7 @@ func runner(args []string) int {
 	labels := fs.String("label-filter", "", "check only the claims this Ginkgo label filter selects, e.g. 'pods && !self-healing' (the verdict is then INCOMPLETE)")
 	reportDir := fs.String("report-dir", "kiamol-e2e-report", "where verdict.md, report.json, junit.xml and failure evidence go")
 	manifests := fs.String("manifests", "", "the book's repository (or its ch02 folder): apply its manifests instead of the suite's copy")
-	selfHeal := fs.String("self-heal", settings.SelfHealAuto, "how the self-healing claims reach the node's runtime: auto, host (this machine's Docker) or node (a privileged Pod on the node)")
+	selfHeal := fs.String("self-heal", settings.SelfHealAuto, "how the self-healing claims reach the node's runtime: auto (this machine's access, else the claims are skipped), host (this machine's access only) or node (allows privileged Pods on the nodes)")
 	scale := fs.String("timeout-scale", "", "multiply every wait by this factor (1 to 100) on a slow cluster")
 	procs := fs.Int("procs", 4, "parallel processes")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -129,7 +129,10 @@ func runner(args []string) int {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		return 2
 	}
-	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said, "existing "))
+	if said.Privileged != "" {
+		fmt.Printf("kiamol-e2e %s: %s\n", version, said.Privileged)
+	}
+	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said.Cluster, "existing "))
 	_ = os.Remove(filepath.Join(reports, "report.json"))
 
 	ginkgoArgs := []string{"-p", "--procs=" + strconv.Itoa(*procs), "--randomize-all", "--fail-on-pending", "--fail-on-empty",

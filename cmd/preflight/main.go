@@ -44,7 +44,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		os.Exit(2)
 	}
-	if said != "" {
-		fmt.Println("preflight: " + said)
+	// What the run will do with privilege on someone else's cluster comes
+	// before anything else it prints.
+	if said.Privileged != "" {
+		fmt.Println("kiamol-e2e: " + said.Privileged)
+	}
+	if said.Cluster != "" {
+		fmt.Println("preflight: " + said.Cluster)
 	}
 }

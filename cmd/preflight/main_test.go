@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,10 +216,23 @@ func TestLabelFilterThatDoesNotParse(t *testing.T) {
 }
 
 func TestKnobsThatContradictTheAirGap(t *testing.T) {
-	r := runPreflight(t, map[string]string{"E2E_K8S_VERSION": "v1.36"})
-	expectOneLine(t, r, "K8S_VERSION=v1.36", "IMAGES=online")
+	r := runPreflight(t, map[string]string{"E2E_K8S_VERSION": "v1.31"})
+	expectOneLine(t, r, "K8S_VERSION=v1.31", "built here: v1.38")
+	r = runPreflight(t, map[string]string{"E2E_K8S_VERSION": "v1.36.1"})
+	expectOneLine(t, r, "K8S_VERSION=v1.36.1", "built here at v1.36.3")
+	r = runPreflight(t, map[string]string{"E2E_NODE_IMAGE": "kindest/node:v1.36.4"})
+	expectOneLine(t, r, "NODE_IMAGE=kindest/node:v1.36.4", "IMAGES=online")
 	r = runPreflight(t, map[string]string{"E2E_IMAGES": "online", "E2E_K8S_VERSION": "v1.20"})
 	expectOneLine(t, r, "v1.20", "known")
+}
+
+// Each Kubernetes built here is a K8S_VERSION air-gapped runs accept.
+func TestEveryVersionBuiltHereIsAccepted(t *testing.T) {
+	for _, v := range []string{"v1.37", "v1.36", "1.35", "v1.34.4", "v1.38"} {
+		if r := runPreflight(t, map[string]string{"E2E_K8S_VERSION": v}, "-docker=false"); r.code != 0 {
+			t.Errorf("K8S_VERSION=%s: exit %d, stderr %q", v, r.code, r.stderr)
+		}
+	}
 }
 
 func TestUnknownClusterKind(t *testing.T) {
@@ -289,5 +304,43 @@ func TestDoctorPrintsTheHostsFacts(t *testing.T) {
 	}
 	if r.code != 0 && !strings.Contains(r.stdout, "problem:") {
 		t.Errorf("exit %d without a problem line:\n%s", r.code, r.stdout)
+	}
+}
+
+// On a cluster the suite did not make, the opt-in to self-healing through
+// the node is said first, before anything runs: what the run will label and
+// which Pods it will start. Without it, nothing of the kind is said.
+func TestTheOptInToPrivilegedPodsIsSaidFirst(t *testing.T) {
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/version" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"major":"1","minor":"33","gitVersion":"v1.33.1+k3s1"}`))
+	}))
+	defer api.Close()
+	kubeconfig := kubeconfigFor(t, api.URL)
+	for _, tc := range []struct {
+		selfHeal string
+		first    string
+	}{
+		{"node", "kiamol-e2e: self-healing through the node, as asked (--self-heal=node, SELF_HEAL=node), on a cluster the suite did not make: this run will label its own spec namespaces pod-security.kubernetes.io/enforce=privileged and start privileged Pods on the nodes (kubectl debug node/<node> --profile=sysadmin"},
+		{"auto", "preflight: existing cluster: context \"closed-port\" at " + api.URL + ", Kubernetes v1.33.1+k3s1"},
+		{"host", "preflight: existing cluster: context \"closed-port\""},
+	} {
+		t.Run(tc.selfHeal, func(t *testing.T) {
+			r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": kubeconfig, "E2E_SELF_HEAL": tc.selfHeal}, "-docker=false")
+			lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+			if r.code != 0 || r.stderr != "" || !strings.HasPrefix(lines[0], tc.first) {
+				t.Fatalf("exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+			}
+			if plan := strings.Contains(r.stdout, "privileged Pods"); plan != (tc.selfHeal == "node") {
+				t.Errorf("the privileged plan said: %v, stdout:\n%s", plan, r.stdout)
+			}
+			if tc.selfHeal == "node" && (len(lines) != 2 || !strings.HasPrefix(lines[1], "preflight: existing cluster:")) {
+				t.Errorf("stdout:\n%s", r.stdout)
+			}
+		})
 	}
 }

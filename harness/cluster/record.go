@@ -178,3 +178,38 @@ func Owned(ctx context.Context, name string) (Record, bool) {
 	}
 	return rec, true
 }
+
+// Ownership is what this machine can tell of whether the cluster a
+// kubeconfig context names is the suite's own kind cluster: the one thing
+// that lets a run take privileged steps on it unasked.
+type Ownership struct {
+	Own    bool
+	Name   string // the kind cluster's name the context implies
+	Record Record // when Own
+	// Why says it in one line, for the verdict's header.
+	Why string
+}
+
+// OwnershipOf tells, for an existing cluster's kubeconfig context, whether
+// it is a kind cluster the suite made on this machine (kept by an earlier
+// run): its record names the node containers this machine's Docker runs.
+// Without Docker that cannot be shown, and the cluster is taken for one the
+// suite did not make, saying so: less is done unasked, never more.
+func OwnershipOf(ctx context.Context, contextName string) Ownership {
+	o := Ownership{Name: strings.TrimPrefix(contextName, "kind-")}
+	if rec, ours := Owned(ctx, o.Name); ours {
+		o.Own, o.Record = true, rec
+		o.Why = "the suite's own " + string(rec.Mode) + " kind cluster " + o.Name + ", kept by an earlier run on this machine"
+		return o
+	}
+	err := docker.Ping(ctx)
+	switch _, recorded, _ := readRecord(o.Name); {
+	case err != nil && recorded:
+		o.Why = "the suite made a kind cluster " + o.Name + " on this machine, but no Docker engine answers here to show this is that cluster (" + err.Error() + "): treated as one the suite did not make"
+	case err != nil:
+		o.Why = "not known to be the suite's: no Docker engine answers here to tell (" + err.Error() + ")"
+	default:
+		o.Why = "not a kind cluster the suite made on this machine"
+	}
+	return o
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -24,6 +25,53 @@ const EntryName = "cluster"
 // server gone). The verdict shows it before anything else: a broken cluster
 // explains every failure after it.
 const HealthEntryName = "cluster health"
+
+// PrivilegedEntryName is a report entry, on a spec, for each thing the run
+// made on the cluster with privilege: a privileged Pod on a node, a
+// namespace relabelled to admit one. Its value is a Privileged as JSON; the
+// verdict's header lists each.
+const PrivilegedEntryName = "privileged"
+
+// Privileged is one thing the run made on the cluster with privilege.
+type Privileged struct {
+	// Pod is namespace/name of a privileged Pod (kubectl debug node/...
+	// --profile=sysadmin), started on Node.
+	Pod  string `json:"pod,omitempty"`
+	Node string `json:"node,omitempty"`
+	// Namespace is a namespace whose Label the run set (key=value), Was
+	// what that key held before ("" for nothing).
+	Namespace string `json:"namespace,omitempty"`
+	Label     string `json:"label,omitempty"`
+	Was       string `json:"was,omitempty"`
+}
+
+// JSON is the entry's value.
+func (p Privileged) JSON() string {
+	raw, _ := json.Marshal(p)
+	return string(raw)
+}
+
+// Describe says it in one line.
+func (p Privileged) Describe() string {
+	if p.Pod != "" {
+		return "privileged Pod " + p.Pod + " on node " + p.Node + " (kubectl debug node/" + p.Node + " --profile=sysadmin)"
+	}
+	was := "unset before"
+	if p.Was != "" {
+		was = "was " + p.Was
+	}
+	return "namespace " + p.Namespace + " labelled " + p.Label + " (" + was + ")"
+}
+
+// ParsePrivileged reads an entry's value back; ok is false for anything
+// else.
+func ParsePrivileged(value string) (Privileged, bool) {
+	var p Privileged
+	if json.Unmarshal([]byte(value), &p) != nil || (p.Pod == "" && p.Namespace == "") {
+		return Privileged{}, false
+	}
+	return p, true
+}
 
 // Info is what the verdict shows about the cluster. The JSON names are read
 // back from reports of earlier runs, so they do not change; fields added
@@ -50,6 +98,10 @@ type Info struct {
 	// Inputs are what the run put in place of the book's own: a PASS on
 	// other manifests or images proves something else.
 	Inputs *Inputs `json:"inputs,omitempty"`
+	// Ownership says, for an existing cluster, whether it is the suite's
+	// own (kept by an earlier run) or not, and why, for the header: it
+	// decides whether a privileged step may run without being asked.
+	Ownership string `json:"ownership,omitempty"`
 	// Kubectl is the version of the kubectl that ran the book's commands.
 	Kubectl string `json:"kubectl,omitempty"`
 }
@@ -152,33 +204,68 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 
 // Distribution tells the distribution by what it writes on its nodes: the
 // ones the book's readers run (Docker Desktop in its kubeadm and its kind
-// modes, K3s and k3d, minikube, MicroK8s) and the managed clouds.
+// modes, K3s and k3d, minikube, MicroK8s) and the managed clouds. The
+// first node that tells, tells.
 func Distribution(nodes []corev1.Node) string {
 	for _, n := range nodes {
-		switch {
-		case strings.HasPrefix(n.Spec.ProviderID, "kind://docker/desktop/"):
-			return "Docker Desktop (kind)"
-		case strings.HasPrefix(n.Spec.ProviderID, "kind://"):
-			return "kind"
-		case strings.Contains(n.Status.NodeInfo.KubeletVersion, "+k3s") && strings.HasPrefix(n.Name, "k3d-"):
-			return "k3d"
-		case strings.Contains(n.Status.NodeInfo.KubeletVersion, "+k3s"):
-			return "k3s"
-		case n.Labels["minikube.k8s.io/name"] != "":
-			return "minikube"
-		case n.Labels["microk8s.io/cluster"] != "":
-			return "MicroK8s"
-		case n.Name == "docker-desktop":
-			return "Docker Desktop"
-		case n.Labels["eks.amazonaws.com/nodegroup"] != "" || strings.HasPrefix(n.Spec.ProviderID, "aws://"):
-			return "EKS"
-		case n.Labels["cloud.google.com/gke-nodepool"] != "":
-			return "GKE"
-		case n.Labels["kubernetes.azure.com/cluster"] != "":
-			return "AKS"
+		if d := distributionOf(n); d != "" {
+			return d
 		}
 	}
 	return "other"
+}
+
+func distributionOf(n corev1.Node) string {
+	providerID, kubelet := n.Spec.ProviderID, n.Status.NodeInfo.KubeletVersion
+	switch {
+	case strings.HasPrefix(providerID, "kind://docker/desktop/"):
+		return "Docker Desktop (kind)"
+	case strings.HasPrefix(providerID, "kind://"):
+		return "kind"
+	case isK3s(n) && strings.HasPrefix(n.Name, "k3d-"):
+		return "k3d"
+	case isK3s(n):
+		return "k3s"
+	case n.Labels["minikube.k8s.io/name"] != "":
+		return "minikube"
+	case n.Labels["microk8s.io/cluster"] != "":
+		return "MicroK8s"
+	case n.Name == "docker-desktop":
+		return "Docker Desktop"
+	// A provider ID alone names the cloud, not the distribution: kOps and
+	// kubeadm clusters on EC2 or GCE carry aws:// and gce:// too. EKS
+	// labels its managed nodes eks.amazonaws.com/... and builds its own
+	// kubelet (v1.29.0-eks-5e0fdde); GKE labels every node with its pool
+	// and builds v1.29.5-gke.1091000.
+	case hasKeyPrefix(n.Labels, "eks.amazonaws.com/") || strings.Contains(kubelet, "-eks-"):
+		return "EKS"
+	case n.Labels["cloud.google.com/gke-nodepool"] != "" || strings.Contains(kubelet, "-gke."):
+		return "GKE"
+	case n.Labels["kubernetes.azure.com/cluster"] != "":
+		return "AKS"
+	}
+	return ""
+}
+
+// k3sKubelet is K3s's build of the kubelet: v1.32.6+k3s1, and before v1.19
+// v1.18.9-k3s1.
+var k3sKubelet = regexp.MustCompile(`^v[0-9.]+[+-]k3s`)
+
+// isK3s: K3s's own cloud provider gives every node the provider ID
+// k3s://<node>; a node whose provider ID another cloud provider set still
+// has K3s's kubelet and its k3s.io/ annotations.
+func isK3s(n corev1.Node) bool {
+	return strings.HasPrefix(n.Spec.ProviderID, "k3s://") || k3sKubelet.MatchString(n.Status.NodeInfo.KubeletVersion) ||
+		n.Annotations["k3s.io/node-args"] != ""
+}
+
+func hasKeyPrefix(m map[string]string, prefix string) bool {
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // cniPods are the Pods (by name prefix) each network plugin runs.

@@ -99,29 +99,9 @@ func TestJSONNamesAreStable(t *testing.T) {
 	}
 }
 
-func TestDistributionAndCNI(t *testing.T) {
-	node := func(name, providerID, kubelet string, labels map[string]string) corev1.Node {
-		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{ProviderID: providerID},
-			Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: kubelet}}}
-	}
-	for _, tc := range []struct {
-		node corev1.Node
-		want string
-	}{
-		{node("kiamol-e2e-control-plane", "kind://docker/kiamol-e2e/kiamol-e2e-control-plane", "v1.34.4", nil), "kind"},
-		{node("desktop-control-plane", "kind://docker/desktop/desktop-control-plane", "v1.31.1", nil), "Docker Desktop (kind)"},
-		{node("server", "k3s://server", "v1.33.1+k3s1", nil), "k3s"},
-		{node("k3d-kiamol-server-0", "k3s://k3d-kiamol-server-0", "v1.33.1+k3s1", nil), "k3d"},
-		{node("ubuntu", "", "v1.33.1", map[string]string{"microk8s.io/cluster": "true"}), "MicroK8s"},
-		{node("minikube", "", "v1.33.1", map[string]string{"minikube.k8s.io/name": "minikube"}), "minikube"},
-		{node("docker-desktop", "", "v1.32.2", nil), "Docker Desktop"},
-		{node("ip-10-0-0-1", "aws:///eu-west-1a/i-0abc", "v1.33.1-eks", nil), "EKS"},
-		{node("n1", "", "v1.33.1", nil), "other"},
-	} {
-		if got := Distribution([]corev1.Node{tc.node}); got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.node.Name, got, tc.want)
-		}
-	}
+// The distributions, each from the Node objects it publishes, are in
+// distributions_test.go.
+func TestCNI(t *testing.T) {
 	pod := func(name string) corev1.Pod { return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}} }
 	if got := CNI([]corev1.Pod{pod("coredns-abc"), pod("kindnet-x7k2p")}); got != "kindnet" {
 		t.Errorf("kindnet: %q", got)

@@ -28,73 +28,95 @@ type Options struct {
 	Docker                bool
 }
 
+// Said is what preflight found to say before the run starts.
+type Said struct {
+	// Cluster is the existing cluster the run will check ("existing
+	// cluster: context ..."), "" when the suite makes its own.
+	Cluster string
+	// Privileged, when the reader asked for self-healing through the node
+	// (SELF_HEAL=node) on a cluster the suite did not make, says what the
+	// run will do there with privilege; it is the first line a run prints.
+	Privileged string
+}
+
+// PrivilegedPlan is what a run with self-healing through the node does on
+// a cluster the suite did not make, in one line.
+const PrivilegedPlan = "self-healing through the node, as asked (--self-heal=node, SELF_HEAL=node), on a cluster the suite did not make: " +
+	"this run will label its own spec namespaces pod-security.kubernetes.io/enforce=privileged and start privileged Pods on the nodes " +
+	"(kubectl debug node/<node> --profile=sysadmin, the node's root at /host) to remove and inspect containers through the node's runtime; " +
+	"the verdict lists each, and all of it goes with the run's namespaces"
+
 // Check checks a run's inputs before anything is created or built, and
-// returns the first bad one as a Problem, or one line to say (the existing
-// cluster it will check).
-func Check(ctx context.Context, s settings.Settings, o Options) (string, error) {
+// returns the first bad one as a Problem, or what to say (the existing
+// cluster it will check, what it will do there with privilege).
+func Check(ctx context.Context, s settings.Settings, o Options) (Said, error) {
 	labels, suite, ginkgo, checkDocker := o.Labels, o.Suite, o.Ginkgo, o.Docker
 	if labels != "" {
 		specs, err := specLabels(ctx, ginkgo, suite)
 		if err != nil {
-			return "", err
+			return Said{}, err
 		}
 		if err := LabelFilter(labels, specs); err != nil {
-			return "", err
+			return Said{}, err
 		}
 	}
 	if err := Manifests(s.Manifests); err != nil {
-		return "", err
+		return Said{}, err
 	}
 	if _, err := settings.TimeoutsFromEnv(); err != nil {
-		return "", &Problem{What: err.Error(), Do: "unset it, or give a factor such as 2"}
+		return Said{}, &Problem{What: err.Error(), Do: "unset it, or give a factor such as 2"}
 	}
 	if err := ReplaceImages(s.ReplaceImages); err != nil {
-		return "", err
+		return Said{}, err
 	}
 	if s.Nodes < 1 || s.Nodes > 5 {
-		return "", &Problem{What: fmt.Sprintf("E2E_NODES=%q is not a number of nodes from 1 to 5", os.Getenv(settings.EnvNodes)), Do: "set NODES to 1 (default) up to 5: one control plane, the rest workers"}
+		return Said{}, &Problem{What: fmt.Sprintf("E2E_NODES=%q is not a number of nodes from 1 to 5", os.Getenv(settings.EnvNodes)), Do: "set NODES to 1 (default) up to 5: one control plane, the rest workers"}
 	}
 	switch s.SelfHeal {
 	case settings.SelfHealAuto, settings.SelfHealHost, settings.SelfHealNode:
 	default:
-		return "", &Problem{What: fmt.Sprintf("E2E_SELF_HEAL=%q is not auto, host or node", s.SelfHeal), Do: "set SELF_HEAL to auto (default), host or node"}
+		return Said{}, &Problem{What: fmt.Sprintf("E2E_SELF_HEAL=%q is not auto, host or node", s.SelfHeal), Do: "set SELF_HEAL to auto (default), host or node"}
 	}
 	if s.Existing {
 		target, err := Kubeconfig(s.Kubeconfig, s.Context)
 		if err != nil {
-			return "", err
+			return Said{}, err
 		}
 		info, err := Reachable(ctx, target, 10*time.Second)
 		if err != nil {
-			return "", err
+			return Said{}, err
 		}
-		return fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion), nil
+		said := Said{Cluster: fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion)}
+		if s.SelfHeal == settings.SelfHealNode && !cluster.OwnershipOf(ctx, target.Context).Own {
+			said.Privileged = PrivilegedPlan
+		}
+		return said, nil
 	}
 	choice, err := images.Resolve(ctx)
 	if err != nil {
-		return "", &Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
+		return Said{}, &Problem{What: err.Error(), Do: "set IMAGES to airgap, online or auto"}
 	}
 	if _, _, err := cluster.Choose(choice.Mode == images.Airgap, s.Cluster, s.K8sVersion, s.NodeImage); err != nil {
-		return "", &Problem{What: err.Error(), Do: "see make help"}
+		return Said{}, &Problem{What: err.Error(), Do: "see make help"}
 	}
 	// What the machine must give a kind node, before anything is built
 	// for one.
 	if r := nodehost.ReadFacts(ctx, false).Check(); len(r.Problems) > 0 {
-		return "", &Problem{What: r.Problems[0], Do: "make doctor prints this machine's facts"}
+		return Said{}, &Problem{What: r.Problems[0], Do: "make doctor prints this machine's facts"}
 	}
 	if checkDocker {
 		if err := Docker(ctx); err != nil {
-			return "", err
+			return Said{}, err
 		}
 	}
 	// A live run holding the cluster's name ends this one here, before it
 	// builds or touches anything; cluster.Up checks again, for good.
 	claim, err := cluster.Take(s.ClusterName, "preflight")
 	if err != nil {
-		return "", err
+		return Said{}, err
 	}
 	claim.Release()
-	return "", nil
+	return Said{}, nil
 }
 
 // specLabels lists each spec's labels through a Ginkgo dry run, which walks

@@ -36,7 +36,7 @@ const (
 
 // How the self-healing claims reach the node's container runtime.
 const (
-	SelfHealAuto = "auto" // this machine's access when it has some, else a Pod on the node
+	SelfHealAuto = "auto" // this machine's access when it has some; else a Pod on the node only on the suite's own cluster
 	SelfHealHost = "host" // only this machine's access (Docker, a kind node container)
 	SelfHealNode = "node" // only a privileged Pod on the node (kubectl debug node/...)
 )

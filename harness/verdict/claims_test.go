@@ -159,3 +159,49 @@ func TestCleanupStillGoingIsSaid(t *testing.T) {
 		t.Errorf("summary:\n%s", got)
 	}
 }
+
+// What the run made on the cluster with privilege is listed in the header
+// of both outputs, each once, whichever specs and processes reported it;
+// a run that made none says nothing of it.
+func TestTheHeaderListsWhatTheRunMadeWithPrivilege(t *testing.T) {
+	owes(t, owed[:2]...)
+	entry := func(p clusterinfo.Privileged) types.ReportEntry {
+		return types.ReportEntry{Name: clusterinfo.PrivilegedEntryName, Value: types.WrapEntryValue(p.JSON())}
+	}
+	label := clusterinfo.Privileged{Namespace: "pods-b2c3d", Label: "pod-security.kubernetes.io/enforce=privileged"}
+	pod := clusterinfo.Privileged{Pod: "pods-b2c3d/node-debugger-k3s-1-x7k2p", Node: "k3s-1"}
+	label2 := clusterinfo.Privileged{Namespace: "pods-a1b2c", Label: "pod-security.kubernetes.io/enforce=privileged", Was: "baseline"}
+	pod2 := clusterinfo.Privileged{Pod: "pods-a1b2c/node-debugger-k3s-1-q9w8e", Node: "k3s-1"}
+	heal := proves(40, "2.1/self-healing", passed, none, "self-healing")
+	heal.ReportEntries = []types.ReportEntry{entry(pod), entry(label), entry(pod)}
+	ready := proves(19, "2.1/pod-ready", passed, none)
+	ready.ReportEntries = []types.ReportEntry{entry(label2), entry(pod2), {Name: clusterinfo.PrivilegedEntryName, Value: types.WrapEntryValue("garbled")}}
+	v := readAs(t, suiteOf(true, setUp(clusterEntryOf(ClusterInfo{Name: "default", Existing: true, Ownership: "not made by the suite"}.JSON())), heal, ready))
+
+	want := "made on the cluster with privilege, in the run's own namespaces (deleted with them):\n" +
+		"  namespace pods-a1b2c labelled pod-security.kubernetes.io/enforce=privileged (was baseline)\n" +
+		"  namespace pods-b2c3d labelled pod-security.kubernetes.io/enforce=privileged (unset before)\n" +
+		"  privileged Pod pods-a1b2c/node-debugger-k3s-1-q9w8e on node k3s-1 (kubectl debug node/k3s-1 --profile=sysadmin)\n" +
+		"  privileged Pod pods-b2c3d/node-debugger-k3s-1-x7k2p on node k3s-1 (kubectl debug node/k3s-1 --profile=sysadmin)\n"
+	got := summaryOf(v)
+	if !strings.Contains(got, want) {
+		t.Errorf("no\n%s\nin\n%s", want, got)
+	}
+	if !strings.HasPrefix(got, "cluster: default, existing cluster (not made by the suite)\n") {
+		t.Errorf("header:\n%s", got)
+	}
+	if i, j := strings.Index(got, want), strings.Index(got, "2.1/pod-ready"); i > j {
+		t.Errorf("the list is not in the header, before the claims:\n%s", got)
+	}
+	md := markdown(v)
+	if !strings.Contains(md, "- privileged Pod pods-b2c3d/node-debugger-k3s-1-x7k2p on node k3s-1 (kubectl debug node/k3s-1 --profile=sysadmin)\n") ||
+		!strings.Contains(md, "- namespace pods-a1b2c labelled pod-security.kubernetes.io/enforce=privileged (was baseline)\n") ||
+		strings.Index(md, "made on the cluster with privilege") > strings.Index(md, "Result:") {
+		t.Errorf("Markdown:\n%s", md)
+	}
+
+	unprivileged := readAs(t, suiteOf(true, setUp(clusterEntryOf(ClusterInfo{Name: "kind-kiamol-e2e"}.JSON())), proves(19, "2.1/pod-ready", passed, none), proves(40, "2.1/self-healing", passed, none, "self-healing")))
+	if got := summaryOf(unprivileged) + markdown(unprivileged); strings.Contains(got, "with privilege") {
+		t.Errorf("a run that made nothing privileged lists something:\n%s", got)
+	}
+}

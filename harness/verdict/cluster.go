@@ -106,6 +106,9 @@ func describeCluster(c *ClusterInfo) string {
 	switch {
 	case c.Existing:
 		s += ", existing cluster"
+		if c.Ownership != "" {
+			s += " (" + c.Ownership + ")"
+		}
 	case c.Reused:
 		s += ", reused (kept from an earlier run)"
 	default:

@@ -13,6 +13,11 @@ var (
 	mark = map[outcome]string{pass: "✅ pass", fail: "❌ fail", skip: "⏭ skip", notRun: "⚪ not run"}
 )
 
+// privilegedHeading introduces what the run made on the cluster with
+// privilege: all of it lives in the run's own namespaces, which the run
+// deletes.
+const privilegedHeading = "made on the cluster with privilege, in the run's own namespaces (deleted with them)"
+
 // closingLine is what CI logs and scripts grep for: the result, then the
 // non-zero counts, "e2e: INCOMPLETE (8 passed, 2 skipped, 13 not run)".
 func closingLine(v verdict) string {
@@ -38,6 +43,12 @@ func writeSummary(w io.Writer, v verdict, mdPath string) {
 			fmt.Fprintln(w, k)
 		}
 		fmt.Fprintln(w, "inputs: "+v.cluster.Inputs.Describe())
+	}
+	if len(v.privileged) > 0 {
+		fmt.Fprintln(w, privilegedHeading+":")
+		for _, p := range v.privileged {
+			fmt.Fprintln(w, "  "+p.Describe())
+		}
 	}
 	for _, name := range sectionOrder() {
 		rows := v.section(name)
@@ -106,6 +117,13 @@ func markdown(v verdict) string {
 		b.WriteString("Inputs: " + escape(v.cluster.Inputs.Describe()) + "\n\n")
 	}
 	writeNodeTable(&b, v.cluster)
+	if len(v.privileged) > 0 {
+		b.WriteString(escape(privilegedHeading) + ":\n\n")
+		for _, p := range v.privileged {
+			b.WriteString("- " + escape(p.Describe()) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("Result: " + resultLine(v) + "\n\n")
 	if notes := append(v.notes("`%s`"), v.verdictReasons("`%s`")...); len(notes) > 0 {
 		// two trailing spaces: a Markdown line break within one paragraph

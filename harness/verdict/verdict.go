@@ -11,6 +11,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 )
 
 type outcome int
@@ -118,8 +119,11 @@ type verdict struct {
 	// cleanup says what of the run's cleanup the cluster was still doing
 	// at the run's end (a "cleanup" entry on a suite node).
 	cleanup []string
-	start   time.Time
-	took    time.Duration
+	// privileged is what the run made on the cluster with privilege (the
+	// specs' "privileged" entries), each once: the header lists it.
+	privileged []clusterinfo.Privileged
+	start      time.Time
+	took       time.Duration
 }
 
 func summarise(reports []types.Report) verdict {
@@ -129,7 +133,37 @@ func summarise(reports []types.Report) verdict {
 		v.addReport(r)
 	}
 	slices.SortStableFunc(v.rows, compareRows)
+	v.privileged = privilegedOf(reports)
 	return v
+}
+
+// privilegedOf gathers every "privileged" entry of every spec and suite
+// node, each once, the namespaces' labels first, then the Pods, in name
+// order: the list reads the same whatever order the run took.
+func privilegedOf(reports []types.Report) []clusterinfo.Privileged {
+	var out []clusterinfo.Privileged
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			for _, e := range s.ReportEntries {
+				if e.Name != clusterinfo.PrivilegedEntryName {
+					continue
+				}
+				if p, ok := clusterinfo.ParsePrivileged(e.Value.String()); ok && !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b clusterinfo.Privileged) int {
+		isPod := func(p clusterinfo.Privileged) int {
+			if p.Pod != "" {
+				return 1
+			}
+			return 0
+		}
+		return cmp.Or(cmp.Compare(isPod(a), isPod(b)), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Pod, b.Pod))
+	})
+	return out
 }
 
 func (v *verdict) addReport(r types.Report) {

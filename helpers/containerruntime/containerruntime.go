@@ -23,6 +23,7 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/oneline"
 )
@@ -82,58 +83,88 @@ func (t tool) line(args ...string) string {
 	return "docker exec " + t.node.String() + " " + t.name + " " + strings.Join(args, " ")
 }
 
-// reach finds how this machine reaches the runtime of the Pod's node: a
-// kind node container here (crictl or the node's own docker inside it), or
-// this machine's Docker when the Pod is docker:// and that Docker holds its
-// container (Docker Desktop). ErrUnreachable otherwise.
-func reach(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (t tool, scheme, raw string, err error) {
-	id := containerID(pod, container)
-	if id == "" {
-		return tool{}, "", "", fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
-	}
-	scheme, raw, _ = strings.Cut(id, "://")
-	t, err = reachRuntime(ctx, pod, scheme, raw, call)
-	return t, scheme, raw, err
+// Local is what Probe found of this machine's access to a Pod's node's
+// runtime: the facts Decide weighs, and what acting on them needs.
+type Local struct {
+	Reach
+	Scheme string // the runtime the Pod's containerID names
+	raw    string // the containerID without its scheme
+	node   nodes.Node
 }
 
-func reachRuntime(ctx context.Context, pod *corev1.Pod, scheme, raw string, call time.Duration) (tool, error) {
+// Probe finds what this machine reaches of the runtime of the Pod's node: a
+// kind node container here (crictl, or the node's own docker, inside it),
+// or this machine's Docker when the Pod is docker:// and that Docker holds
+// its container (Docker Desktop). It only reads.
+func Probe(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Local, error) {
+	id := containerID(pod, container)
+	if id == "" {
+		return Local{}, fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
+	}
+	var l Local
+	l.Scheme, l.raw, _ = strings.Cut(id, "://")
 	if err := docker.Ping(ctx); err != nil {
-		return tool{}, fmt.Errorf("%w: no Docker engine on this machine to reach node %s (%v)", ErrUnreachable, pod.Spec.NodeName, err)
+		l.NoDocker = err.Error()
+		return l, nil
 	}
-	node, kind := cluster.KindNode(ctx, pod.Spec.NodeName)
-	switch {
-	case scheme == "containerd" && kind:
-		return tool{node: node, name: "crictl"}, nil
-	case scheme == "docker" && kind:
-		// A node container running its own Docker engine (dockershim).
-		return tool{node: node, name: "docker"}, nil
-	case scheme == "docker":
-		// Docker Desktop and the like: the node's engine is this
-		// machine's, if this machine's Docker holds the container. A
-		// minikube VM's or a remote node's Docker is reached from the node.
-		if _, err := (tool{name: "docker"}).run(ctx, call, "container", "inspect", "--format", "{{.ID}}", raw); err != nil && strings.Contains(strings.ToLower(err.Error()), "no such") {
-			return tool{}, fmt.Errorf("%w: this machine's Docker holds no container %s", ErrUnreachable, Short(raw))
+	l.node, l.KindNode = cluster.KindNode(ctx, pod.Spec.NodeName)
+	if l.Scheme == "docker" && !l.KindNode {
+		// Only Docker's own "no such container" says it does not hold it;
+		// any other answer leaves the removal to say what is wrong.
+		_, err := (tool{name: "docker"}).run(ctx, call, "container", "inspect", "--format", "{{.ID}}", l.raw)
+		l.DockerHolds = err == nil || !strings.Contains(strings.ToLower(err.Error()), "no such")
+	}
+	return l, nil
+}
+
+// tool is the runtime's tool a FromHost path names.
+func (l Local) tool(p Path) (tool, error) {
+	if p.Way != FromHost {
+		return tool{}, fmt.Errorf("%w: %s", ErrUnreachable, p.Why)
+	}
+	if p.InNode {
+		if l.node == nil {
+			return tool{}, fmt.Errorf("%w: node is not a kind node container here", ErrUnreachable)
 		}
-		return tool{name: "docker"}, nil
-	case scheme == "containerd":
-		return tool{}, fmt.Errorf("%w: node %s is not a kind node container on this machine", ErrUnreachable, pod.Spec.NodeName)
+		return tool{node: l.node, name: p.Tool}, nil
 	}
-	return tool{}, fmt.Errorf("%w: no way to reach a %q runtime", ErrUnreachable, scheme)
+	return tool{name: p.Tool}, nil
+}
+
+// fromHere is this machine's own path, whatever the mode: what Remove and
+// Inspect use on their own.
+func fromHere(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Local, Path, error) {
+	l, err := Probe(ctx, pod, container, call)
+	if err != nil {
+		return l, Path{}, err
+	}
+	return l, Decide(Situation{Mode: settings.SelfHealHost, Node: pod.Spec.NodeName, Scheme: l.Scheme, Reach: l.Reach}), nil
 }
 
 // Remove removes the container named container of pod through the runtime
-// of the pod's node. Each runtime call is bounded by call (crictl's own
-// default of 2 s is too short for a loaded node stopping a container).
+// of the pod's node, from this machine; ErrUnreachable when it does not
+// reach it.
 func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
-	t, _, raw, err := reach(ctx, pod, container, call)
+	l, p, err := fromHere(ctx, pod, container, call)
+	if err != nil {
+		return Removal{}, err
+	}
+	return l.Remove(ctx, pod, container, p, call)
+}
+
+// Remove removes the container along p, a FromHost path. Each runtime call
+// is bounded by call (crictl's own default of 2 s is too short for a loaded
+// node stopping a container).
+func (l Local) Remove(ctx context.Context, pod *corev1.Pod, container string, p Path, call time.Duration) (Removal, error) {
+	t, err := l.tool(p)
 	if err != nil {
 		return Removal{}, err
 	}
 	labels := []string{containerLabel + "=" + container, namespaceLabel + "=" + pod.Namespace, podLabel + "=" + pod.Name}
 	if t.name == "crictl" {
-		return viaCrictl(ctx, t, raw, labels, call)
+		return viaCrictl(ctx, t, l.raw, labels, call)
 	}
-	return viaDocker(ctx, t, raw, labels, call)
+	return viaDocker(ctx, t, l.raw, labels, call)
 }
 
 // viaCrictl is the chapter's step on containerd, inside the kind node.
@@ -210,6 +241,10 @@ func expectOne(found, id string) error {
 	}
 	return fmt.Errorf("the runtime lists %d containers with the Pod's labels (%s), the Pod's status says %s", len(ids), strings.Join(ids, ", "), Short(id))
 }
+
+// RunningID is the containerID of the Pod's running container of that
+// name, "" when it has none running.
+func RunningID(pod *corev1.Pod, container string) string { return containerID(pod, container) }
 
 func containerID(pod *corev1.Pod, container string) string {
 	for _, cs := range pod.Status.ContainerStatuses {

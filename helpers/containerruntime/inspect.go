@@ -31,10 +31,21 @@ type Held struct {
 // it (a remote node, a docker:// Pod whose container this machine's Docker
 // does not hold).
 func Inspect(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Held, error) {
-	t, _, raw, err := reach(ctx, pod, container, call)
+	l, p, err := fromHere(ctx, pod, container, call)
 	if err != nil {
 		return Held{}, err
 	}
+	return l.Inspect(ctx, p, call)
+}
+
+// Inspect asks the runtime along p, a FromHost path, for the Pod's
+// container.
+func (l Local) Inspect(ctx context.Context, p Path, call time.Duration) (Held, error) {
+	t, err := l.tool(p)
+	if err != nil {
+		return Held{}, err
+	}
+	raw := l.raw
 	h := Held{Path: "host runtime"}
 	if t.name == "crictl" {
 		inspect := []string{"--timeout", call.String(), "inspect", raw}

@@ -32,6 +32,10 @@ type NodePod struct {
 	Image string
 	// Done bounds the debugging Pod's whole run, pull included.
 	Done, Poll time.Duration
+	// Started is told of each privileged Pod kubectl debug made, as soon
+	// as it says so: what the run made on the cluster is listed even when
+	// the removal then fails.
+	Started func(namespace, name, node string)
 }
 
 // debugPod is the line `kubectl debug node/...` prints when it has made
@@ -83,16 +87,18 @@ func onNode(ctx context.Context, in NodePod, node, script string) (said, command
 	out, err := in.Kubectl.Run(ctx, args...)
 	if err != nil {
 		var e *kubectl.Error
-		if errors.As(err, &e) && refusal(e.Said()) {
-			return "", command, fmt.Errorf("%w: %s", ErrRefused, e.Said())
+		if errors.As(err, &e) {
+			in.started(e.Stdout+e.Stderr, node)
+			if refusal(e.Said()) {
+				return "", command, fmt.Errorf("%w: %s", ErrRefused, e.Said())
+			}
 		}
 		return "", command, err
 	}
-	m := debugPod.FindStringSubmatch(out.Stdout + out.Stderr)
-	if m == nil {
+	name := in.started(out.Stdout+out.Stderr, node)
+	if name == "" {
 		return "", command, fmt.Errorf("kubectl debug printed no debugging pod: %s", strings.TrimSpace(out.Stdout+out.Stderr))
 	}
-	name := m[1]
 	done, err := waitFinished(ctx, in, name)
 	if err != nil {
 		return "", command, err
@@ -106,6 +112,19 @@ func onNode(ctx context.Context, in NodePod, node, script string) (said, command
 		return said, command, fmt.Errorf("the debugging pod %s on node %s failed: %s", name, node, oneline.Collapse(said))
 	}
 	return said, command, nil
+}
+
+// started reads the debugging Pod's name from what kubectl debug printed
+// and tells Started of it; "" when it made none.
+func (in NodePod) started(printed, node string) string {
+	m := debugPod.FindStringSubmatch(printed)
+	if m == nil {
+		return ""
+	}
+	if in.Started != nil {
+		in.Started(in.Kubectl.Namespace, m[1], node)
+	}
+	return m[1]
 }
 
 // refusal says an error is an admission policy refusing the Pod.

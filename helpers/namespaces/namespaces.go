@@ -6,6 +6,7 @@ package namespaces
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,6 +104,59 @@ func (k *Keeper) Create(ctx context.Context, prefix string) string {
 		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
 	}
 	return name
+}
+
+// ErrNotOurs says a namespace is not one this run created for a spec: what
+// the run would change there is not its to change.
+var ErrNotOurs = errors.New("not this run's namespace")
+
+// PodSecurityEnforce is the Pod Security admission label that sets which
+// Pods a namespace admits.
+const PodSecurityEnforce = "pod-security.kubernetes.io/enforce"
+
+// AllowPrivileged labels one of this run's own spec namespaces to admit
+// privileged Pods (pod-security.kubernetes.io/enforce=privileged), and
+// returns what the label was before ("" for none). It refuses any other
+// namespace: one this Keeper did not create and still holds, or one whose
+// labels do not name this run, whatever its name. The update carries the
+// resourceVersion read, so the labels checked are the labels changed.
+func (k *Keeper) AllowPrivileged(ctx context.Context, name string) (was string, err error) {
+	k.mu.Lock()
+	live := k.live[name]
+	k.mu.Unlock()
+	if !live {
+		return "", fmt.Errorf("%w: namespace %s is not one this run created for a spec: its Pod Security level is not the run's to change", ErrNotOurs, name)
+	}
+	ns, err := k.Clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	if err := Owned(ns, k.Owner); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotOurs, err)
+	}
+	was = ns.Labels[PodSecurityEnforce]
+	ns.Labels[PodSecurityEnforce] = "privileged"
+	if _, err := k.Clientset.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		return "", fmt.Errorf("label namespace %s %s=privileged: %w", name, PodSecurityEnforce, err)
+	}
+	return was, nil
+}
+
+// Owned says whether ns carries the ownership labels this run puts on each
+// namespace it creates for a spec (harness/sweep's RunLabel with this run's
+// ID, and SpecLabel), and if not, which is missing.
+func Owned(ns *corev1.Namespace, owner sweep.Owner) error {
+	switch {
+	case owner.RunID == "":
+		return fmt.Errorf("namespace %s: no run to own it", ns.Name)
+	case ns.Labels[sweep.SpecLabel] != "true":
+		return fmt.Errorf("namespace %s has no %s=true label: the suite did not create it for a spec, so its Pod Security level is not the run's to change", ns.Name, sweep.SpecLabel)
+	case ns.Labels[sweep.RunLabel] != owner.RunID:
+		return fmt.Errorf("namespace %s is labelled %s=%q, not this run's %q: its Pod Security level is not this run's to change", ns.Name, sweep.RunLabel, ns.Labels[sweep.RunLabel], owner.RunID)
+	case ns.DeletionTimestamp != nil:
+		return fmt.Errorf("namespace %s is being deleted", ns.Name)
+	}
+	return nil
 }
 
 // Dump gathers what a stranger needs to see why a spec failed.

@@ -209,10 +209,19 @@ unit: lint cross ## unit tests and bad-input tests (no cluster of their own); ki
 # and delete clusters (named kiamol-e2e-lc-*): not part of `unit`.
 .PHONY: interrupts
 interrupts: images ## interrupt make e2e at each phase, run it side by side; check nothing is left or touched
-	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m ./e2e/lifecycle/
+	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m -skip '^$(KWOK_TEST)$$' ./e2e/lifecycle/
+
+# The suite against a cluster that lies: kwok's (sigs.k8s.io/kwok, built
+# from the Go module proxy), with the image build's control plane and one
+# fake node, on which every Pod turns Running and Ready and nothing runs.
+# It must never pass, and no line saying something was pulled or runs may.
+KWOK_TEST := TestAKwokClusterNeverPasses
+.PHONY: e2e-kwok
+e2e-kwok: images ## the suite against a kwok cluster (fake nodes): never PASS, no pull or running container passes
+	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 45m -run '^$(KWOK_TEST)$$' ./e2e/lifecycle/
 
 .PHONY: test
-test: unit interrupts e2e e2e-docker-runtime ## every test, as CI runs it
+test: unit interrupts e2e-kwok e2e e2e-docker-runtime ## every test, as CI runs it
 
 # The book-era cluster (Kubernetes v1.23.17, the kubelet driving Docker) as a
 # run of its own, reported in its own folder; part of `make test`.

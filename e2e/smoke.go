@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -8,7 +9,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
@@ -23,6 +27,17 @@ func (k *Suite) smoke() {
 				var nodes corev1.NodeList
 				g.Expect(k.klient.List(ctx, &nodes)).To(Succeed())
 				g.Expect(nodes.Items).NotTo(BeEmpty(), "the cluster has no nodes")
+				// A node that says it is Ready and runs nothing (kwok's
+				// fakes) is not a Ready node, and will not become one.
+				var notReal []string
+				for i := range nodes.Items {
+					if why := clusterinfo.NotReal(&nodes.Items[i]); why != "" {
+						notReal = append(notReal, "node "+nodes.Items[i].Name+" is not a real node: "+why)
+					}
+				}
+				if len(notReal) > 0 {
+					StopTrying(strings.Join(notReal, "; ")).Now()
+				}
 				var notReady []string
 				for i := range nodes.Items {
 					if nr := diagnose.NodeNotReady(&nodes.Items[i]); nr != "" {
@@ -91,6 +106,12 @@ func everyReady(pods []corev1.Pod) bool {
 // the group that runs it; air-gapped, the running image is the stand-in the
 // local registry serves.
 // (fixtures' tests hold every chapter image to having one.)
+//
+// Pulled and running are taken from what only a kubelet leaves: the
+// container the runtime made (containerID <runtime>://<id>), the image it
+// runs by digest (imageID), and the kubelet's own Pulled event for the
+// container. A Pod status alone can say Running and Ready with none of
+// them (kwok writes it so).
 func (k *Suite) imageCheck(ref string, podOf func(context.Context) *corev1.Pod) {
 	It("pulls "+ref+" untagged (imagePullPolicy Always) and runs it Ready", Label("smoke"), func(ctx SpecContext) {
 		p := podOf(ctx)
@@ -102,10 +123,59 @@ func (k *Suite) imageCheck(ref string, podOf func(context.Context) *corev1.Pod) 
 			Expect(c.ImagePullPolicy).To(Equal(corev1.PullAlways),
 				"an untagged image defaults to imagePullPolicy Always, so every start pulls from a registry")
 		}
+		status := containerStatus(p, c.Name)
+		Expect(status.ContainerID).To(MatchRegexp(`^(containerd|docker|cri-o)://[0-9a-f]+$`),
+			"pod %s/%s: the kubelet names the container the runtime runs for %s (containerID <runtime>://<id>)", p.Namespace, p.Name, c.Name)
+		Expect(status.ImageID).To(MatchRegexp(`sha256:[0-9a-f]{64}$`),
+			"pod %s/%s: the kubelet names the image %s runs by its digest (imageID)", p.Namespace, p.Name, c.Name)
+		k.pulledMustBeReported(ctx, p, c.Name)
 		if k.run.Mode == images.Airgap && k.image(ref) == ref {
 			want := k.run.Built.Images[ref+":latest"]
-			Expect(p.Status.ContainerStatuses[0].ImageID).To(HaveSuffix("@"+want),
+			Expect(status.ImageID).To(HaveSuffix("@"+want),
 				"the running image is the stand-in the local registry serves")
 		}
 	}, SpecTimeout(k.timeouts.Spec))
+}
+
+// containerStatus is the Pod's status of the named container; the zero
+// value when it has none.
+func containerStatus(p *corev1.Pod, name string) corev1.ContainerStatus {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == name {
+			return cs
+		}
+	}
+	return corev1.ContainerStatus{}
+}
+
+// pulledMustBeReported waits for the kubelet's Pulled event for the Pod's
+// container: it reports one for each start, "Successfully pulled image"
+// when it pulled, "already present on machine" when the policy let it use
+// what the node holds. The kubelet posts its events a moment after it acts,
+// so the wait is a controller's.
+func (k *Suite) pulledMustBeReported(ctx context.Context, p *corev1.Pod, container string) {
+	GinkgoHelper()
+	fieldPath := "spec.containers{" + container + "}"
+	sel := fields.Set{"involvedObject.uid": string(p.UID), "reason": "Pulled"}.AsSelector().String()
+	var seen []string
+	Eventually(ctx, func(g Gomega) bool {
+		list, err := k.client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+		g.Expect(err).NotTo(HaveOccurred())
+		seen = seen[:0]
+		for _, e := range list.Items {
+			by := cmp.Or(e.ReportingController, e.Source.Component)
+			if by == "kubelet" && e.InvolvedObject.FieldPath == fieldPath {
+				return true
+			}
+			seen = append(seen, fmt.Sprintf("%s by %q: %s", e.InvolvedObject.FieldPath, by, e.Message))
+		}
+		return false
+	}).WithTimeout(k.timeouts.Controller).WithPolling(k.timeouts.Poll).Should(BeTrue(), func() string {
+		others := "none"
+		if len(seen) > 0 {
+			others = strings.Join(seen, "; ")
+		}
+		return fmt.Sprintf("pod %s/%s: no Pulled event from the kubelet for container %s after %s (Pulled events seen: %s)",
+			p.Namespace, p.Name, container, k.timeouts.Controller, others)
+	})
 }

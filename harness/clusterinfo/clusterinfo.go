@@ -174,6 +174,43 @@ type Node struct {
 	CgroupV1Override bool `json:"cgroupV1Override,omitempty"`
 	// Warnings are what the kubelet says of its runtime, a line each.
 	Warnings []string `json:"warnings,omitempty"`
+	// NotReal says what the node is when it is not a machine that runs
+	// containers (NotReal), e.g. "kwok fake node (nothing runs on it)":
+	// the rest of its platform is then what that stand-in reports.
+	NotReal string `json:"notReal,omitempty"`
+}
+
+// kwokNodeAnnotation is what kwok marks its fake nodes with: kwokctl's
+// node template sets it, and kwok's controller, as kwokctl starts it,
+// manages exactly the nodes that carry it (its
+// manageNodesWithAnnotationSelector, kwok.x-k8s.io/node=fake).
+const kwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// NotReal says why a node, by what it reports of itself, runs nothing: ""
+// for a node that shows no sign of being a stand-in. kwok's fake nodes
+// carry its annotation, and report "kwok-<version>" as kubelet, runtime and
+// kernel where their Node object says none (kwok's node-initialize stage):
+// a controller writes their status and their Pods' as if a kubelet ran
+// them, and no container runs anywhere.
+func NotReal(n *corev1.Node) string {
+	ni := n.Status.NodeInfo
+	if n.Annotations[kwokNodeAnnotation] == "fake" || strings.HasPrefix(ni.KubeletVersion, "kwok-") ||
+		strings.HasPrefix(ni.ContainerRuntimeVersion, "kwok-") {
+		return "kwok fake node (nothing runs on it)"
+	}
+	return ""
+}
+
+// NotRealNodes says of each node that is not real, in name order, "node X
+// is not a real node: why".
+func (i Info) NotRealNodes() []string {
+	var out []string
+	for _, n := range i.Nodes {
+		if n.NotReal != "" {
+			out = append(out, "node "+n.Name+" is not a real node: "+n.NotReal)
+		}
+	}
+	return out
 }
 
 // Read asks the cluster for its version and nodes.
@@ -190,7 +227,8 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 	}
 	for _, n := range nodes.Items {
 		ni := n.Status.NodeInfo
-		info.Nodes = append(info.Nodes, Node{Name: n.Name, OSImage: ni.OSImage, Kernel: ni.KernelVersion, Runtime: ni.ContainerRuntimeVersion, Kubelet: ni.KubeletVersion})
+		info.Nodes = append(info.Nodes, Node{Name: n.Name, OSImage: ni.OSImage, Kernel: ni.KernelVersion, Runtime: ni.ContainerRuntimeVersion, Kubelet: ni.KubeletVersion,
+			NotReal: NotReal(&n)})
 	}
 	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Name < info.Nodes[j].Name })
 	info.readKubelets(ctx, cs)
@@ -204,9 +242,22 @@ func Read(ctx context.Context, cs kubernetes.Interface, name, server string) (In
 
 // Distribution tells the distribution by what it writes on its nodes: the
 // ones the book's readers run (Docker Desktop in its kubeadm and its kind
-// modes, K3s and k3d, minikube, MicroK8s) and the managed clouds. The
-// first node that tells, tells.
+// modes, K3s and k3d, minikube, MicroK8s) and the managed clouds (the
+// first node that tells, tells); kwok when no node says it is one of those
+// and some node is kwok's fake.
 func Distribution(nodes []corev1.Node) string {
+	if d := realDistribution(nodes); d != "other" {
+		return d
+	}
+	for i := range nodes {
+		if NotReal(&nodes[i]) != "" {
+			return "kwok"
+		}
+	}
+	return "other"
+}
+
+func realDistribution(nodes []corev1.Node) string {
 	for _, n := range nodes {
 		if d := distributionOf(n); d != "" {
 			return d

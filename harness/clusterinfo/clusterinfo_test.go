@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
@@ -108,5 +109,78 @@ func TestCNI(t *testing.T) {
 	}
 	if got := CNI([]corev1.Pod{pod("coredns-abc"), pod("kube-proxy-x")}); got != "" {
 		t.Errorf("none: %q", got)
+	}
+}
+
+// kwokNode is a Node as kwokctl v0.8.0 makes it (`kwokctl scale node`, its
+// default node template) once kwok's controller has initialised it: read
+// off a kwok cluster made on this project's machine.
+func kwokNode(name string) corev1.Node {
+	return corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels:      map[string]string{"kubernetes.io/hostname": name, "type": "kwok", "kwok.x-k8s.io/kwokctl-scale": "node"}},
+		Status: corev1.NodeStatus{
+			Conditions: []corev1.NodeCondition{ready(corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")},
+			NodeInfo: corev1.NodeSystemInfo{KernelVersion: "kwok-0.8.0", ContainerRuntimeVersion: "kwok-0.8.0",
+				KubeletVersion: "kwok-0.8.0", KubeProxyVersion: "kwok-0.8.0", OperatingSystem: "linux", Architecture: "amd64"},
+		},
+	}
+}
+
+func TestNotReal(t *testing.T) {
+	unmarked := kwokNode("managed-without-annotation")
+	unmarked.Annotations = nil
+	versioned := kwokNode("annotated-with-real-versions")
+	versioned.Status.NodeInfo = node("x").Status.NodeInfo
+	for _, tc := range []struct {
+		name string
+		node corev1.Node
+		want string
+	}{
+		{"kwokctl's fake node", kwokNode("node-000000"), "kwok fake node (nothing runs on it)"},
+		{"kwok's versions, no annotation (a controller managing every node)", unmarked, "kwok fake node (nothing runs on it)"},
+		{"kwok's annotation, versions its template wrote", versioned, "kwok fake node (nothing runs on it)"},
+		{"a kind node", node("kiamol-e2e-control-plane", ready(corev1.ConditionTrue, "KubeletReady", "")), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NotReal(&tc.node); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadSaysWhichNodesAreNotReal(t *testing.T) {
+	fakeNode, realNode := kwokNode("node-000000"), node("kiamol-e2e-control-plane", ready(corev1.ConditionTrue, "KubeletReady", ""))
+	realNode.Spec.ProviderID = "kind://docker/kiamol-e2e/kiamol-e2e-control-plane"
+	for _, tc := range []struct {
+		name         string
+		nodes        []corev1.Node
+		distribution string
+		notReal      []string
+	}{
+		{"kwok alone", []corev1.Node{fakeNode}, "kwok", []string{"node node-000000 is not a real node: kwok fake node (nothing runs on it)"}},
+		{"a kind cluster with a kwok node added", []corev1.Node{fakeNode, realNode}, "kind", []string{"node node-000000 is not a real node: kwok fake node (nothing runs on it)"}},
+		{"kind alone", []corev1.Node{realNode}, "kind", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var objs []runtime.Object
+			for i := range tc.nodes {
+				objs = append(objs, &tc.nodes[i])
+			}
+			cs := fake.NewClientset(objs...)
+			cs.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.34.4"}
+			info, err := Read(context.Background(), cs, "kwok-x", "https://127.0.0.1:1234")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Distribution != tc.distribution {
+				t.Errorf("distribution %q, want %q", info.Distribution, tc.distribution)
+			}
+			if got := info.NotRealNodes(); !reflect.DeepEqual(got, tc.notReal) {
+				t.Errorf("not real: %q, want %q", got, tc.notReal)
+			}
+		})
 	}
 }

@@ -205,3 +205,39 @@ func TestTheHeaderListsWhatTheRunMadeWithPrivilege(t *testing.T) {
 		t.Errorf("a run that made nothing privileged lists something:\n%s", got)
 	}
 }
+
+// A cluster whose nodes are kwok's fakes never passes, even were every
+// claim to pass there: the header says each such node is not real before
+// what it reports, and the verdict gives that as the reason.
+func TestANodeThatIsNotRealNeverPasses(t *testing.T) {
+	fake := clusterinfo.Node{Name: "node-000000", Kernel: "kwok-0.8.0", Runtime: "kwok-0.8.0", Kubelet: "kwok-0.8.0",
+		NotReal: "kwok fake node (nothing runs on it)"}
+	info := ClusterInfo{Name: "kwok-kiamol", Version: "v1.34.4", Existing: true, Distribution: "kwok", Nodes: []clusterinfo.Node{fake}}
+	owes(t, owed[:1]...)
+	v := readAs(t, suiteOf(true, setUp(clusterEntryOf(info.JSON())), proves(19, "2.1/pod-ready", passed, none)))
+	if v.result() != resultFail || closingLine(v) != "e2e: FAIL (1 passed)" {
+		t.Errorf("result %s, closing line %q", resultWord[v.result()], closingLine(v))
+	}
+	got := summaryOf(v)
+	for _, want := range []string{
+		"cluster: kwok kwok-kiamol (v1.34.4), existing cluster; 1 node(s)\n",
+		"  node node-000000: not a real node: kwok fake node (nothing runs on it); it reports kernel kwok-0.8.0, kwok-0.8.0, kubelet kwok-0.8.0\n",
+		"fail: node node-000000 is not a real node: kwok fake node (nothing runs on it): no claim that something runs can hold on it\ne2e: FAIL",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if md := markdown(v); !strings.Contains(md, "| node-000000 (not a real node: kwok fake node (nothing runs on it)) |") ||
+		!strings.Contains(md, "fail: node node-000000 is not a real node") {
+		t.Errorf("Markdown:\n%s", md)
+	}
+	if got := v.firstFailure(); got != "node node-000000 is not a real node: kwok fake node (nothing runs on it)" {
+		t.Errorf("first failure %q", got)
+	}
+	// The same run on real nodes passes.
+	info.Nodes[0].NotReal = ""
+	if v := readAs(t, suiteOf(true, setUp(clusterEntryOf(info.JSON())), proves(19, "2.1/pod-ready", passed, none))); v.result() != resultPass {
+		t.Errorf("real nodes: %s\n%s", resultWord[v.result()], summaryOf(v))
+	}
+}

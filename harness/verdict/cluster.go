@@ -162,7 +162,21 @@ func describeNode(n clusterinfo.Node) string {
 			parts = append(parts, p)
 		}
 	}
+	if n.NotReal != "" {
+		// What it reports is a stand-in's, said as such after the fact.
+		return fmt.Sprintf("node %s: not a real node: %s; it reports %s", n.Name, n.NotReal, strings.Join(parts, ", "))
+	}
 	return fmt.Sprintf("node %s: %s", n.Name, strings.Join(parts, ", "))
+}
+
+// notReal says of each node of the cluster that runs nothing that it is
+// not real: the chapter is about containers running, so such a cluster
+// fails whatever its claims showed.
+func notReal(c *ClusterInfo) []string {
+	if c == nil {
+		return nil
+	}
+	return c.NotRealNodes()
 }
 
 func kernel(v string) string {

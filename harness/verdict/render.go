@@ -153,7 +153,11 @@ func writeNodeTable(b *strings.Builder, c *ClusterInfo) {
 	}
 	b.WriteString("| node | OS | kernel | runtime | kubelet | cgroup |\n|---|---|---|---|---|---|\n")
 	for _, n := range c.Nodes {
-		b.WriteString(tableRow(n.Name, n.OSImage, n.Kernel, n.Runtime, n.Kubelet, cgroupOf(n)))
+		name := n.Name
+		if n.NotReal != "" {
+			name += " (not a real node: " + n.NotReal + ")"
+		}
+		b.WriteString(tableRow(name, n.OSImage, n.Kernel, n.Runtime, n.Kubelet, cgroupOf(n)))
 	}
 	b.WriteString("\n")
 	for _, n := range c.Nodes {

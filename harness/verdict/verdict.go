@@ -394,14 +394,16 @@ func (v verdict) claims() claims {
 	return c
 }
 
-// result: FAIL when anything failed or the report holds no chapter claim
-// to judge; INCOMPLETE when some claim did not run and pass; else PASS.
-// Cluster checks and other specs that skip do not hold back a PASS: they
-// skip on clusters the suite did not make.
+// result: FAIL when anything failed, the report holds no chapter claim to
+// judge, or a node of the cluster is not real (nothing the chapter runs
+// can run there, whatever the API said of it); INCOMPLETE when some claim
+// did not run and pass; else PASS. Cluster checks and other specs that
+// skip do not hold back a PASS: they skip on clusters the suite did not
+// make.
 func (v verdict) result() result {
 	c := v.claims()
 	switch {
-	case v.failed > 0 || c.total == 0:
+	case v.failed > 0 || c.total == 0 || len(notReal(v.cluster)) > 0:
 		return resultFail
 	case len(c.skipped) > 0 || c.deselected > 0 || c.neverStarted > 0:
 		return resultIncomplete
@@ -417,9 +419,14 @@ func (v verdict) verdictReasons(quote string) []string {
 	case resultIncomplete:
 		return v.incompleteReasons(quote)
 	case resultFail:
-		if v.claims().total == 0 {
-			return []string{"fail: " + noClaims()}
+		var out []string
+		for _, n := range notReal(v.cluster) {
+			out = append(out, "fail: "+n+": no claim that something runs can hold on it")
 		}
+		if v.claims().total == 0 {
+			out = append(out, "fail: "+noClaims())
+		}
+		return out
 	}
 	return nil
 }
@@ -453,6 +460,9 @@ func noClaims() string {
 // firstFailure is the failure a one-line account of the run names: the
 // first failed row in source order, or the suite's own reason.
 func (v verdict) firstFailure() string {
+	if nr := notReal(v.cluster); len(nr) > 0 {
+		return nr[0]
+	}
 	for _, r := range v.rows {
 		if r.outcome == fail {
 			return r.claim + ": " + r.note

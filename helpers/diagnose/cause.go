@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 )
 
 // Cause is why an object does not get where a claim waits for it to be,
@@ -31,6 +33,24 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	var parts []string
 	final := false
 	cluster := h.Established(ctx)
+	var node *corev1.Node
+	if p.Spec.NodeName != "" {
+		if n, err := h.cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err == nil {
+			node = n
+		}
+	}
+	// A node that runs nothing explains everything else its Pods show
+	// (kwok marks them Running and Ready): it leads, and will not change.
+	lead := ""
+	if node != nil {
+		if why := clusterinfo.NotReal(node); why != "" {
+			lead, final = "node "+node.Name+" is not a real node: "+why, true
+		}
+	}
+	if none := NoContainer(p); none != "" {
+		parts = append(parts, none)
+		final = true
+	}
 
 	// A Pod waiting for its images while the registry is gone will wait
 	// for ever: the chapter's images are untagged, so always pulled.
@@ -69,7 +89,7 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 		if ControllerDown(cluster, "kube-scheduler") || strings.Contains(cluster, "NotReady") {
 			final = true
 		}
-	} else if n, err := h.cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err == nil {
+	} else if n := node; n != nil {
 		if nr := NodeNotReady(n); nr != "" {
 			parts = append(parts, "its "+nr)
 			if strings.Contains(cluster, "node "+n.Name+" NotReady") {
@@ -97,6 +117,9 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	}
 	if cluster != "" {
 		parts = append([]string{"cluster: " + cluster}, parts...)
+	}
+	if lead != "" {
+		parts = append([]string{lead}, parts...)
 	}
 	return Cause{Why: strings.Join(parts, "; "), Final: final}
 }

@@ -13,9 +13,38 @@ import (
 )
 
 // Ready says whether a Pod is Running and Ready, as kubectl judges
-// readiness (podutils.IsPodReady: its Ready condition is True).
+// readiness (podutils.IsPodReady: its Ready condition is True), with a
+// container behind each of its containers: a kubelet reports a container
+// only once its runtime made it, by the ID the runtime gave it
+// (containerID), so a Pod Ready without one was marked Ready by something
+// that runs nothing (kwok's fake nodes do so).
 func Ready(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodRunning && podutils.IsPodReady(p)
+	return p.Status.Phase == corev1.PodRunning && podutils.IsPodReady(p) && NoContainer(p) == ""
+}
+
+// NoContainer says, of a Pod whose status says it is Running and Ready,
+// which of its containers has no container behind it (no containerID, or
+// no status at all): "" when each has one, or when the Pod does not claim
+// to run. No kubelet reports that; a stand-in for one does.
+func NoContainer(p *corev1.Pod) string {
+	if p.Status.Phase != corev1.PodRunning || !podutils.IsPodReady(p) {
+		return ""
+	}
+	ids := map[string]string{}
+	for _, cs := range p.Status.ContainerStatuses {
+		ids[cs.Name] = cs.ContainerID
+	}
+	var none []string
+	for _, c := range p.Spec.Containers {
+		if ids[c.Name] == "" {
+			none = append(none, c.Name)
+		}
+	}
+	if len(none) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("pod %s/%s is Running and Ready with no container behind container %s (no containerID): no kubelet reports that",
+		p.Namespace, p.Name, strings.Join(none, ", "))
 }
 
 // DescribePod is one line with what explains a pod that is not Ready: its

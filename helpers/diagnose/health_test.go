@@ -263,3 +263,64 @@ func TestPullCauseDropsTheWrappers(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// kwokRunning is a Pod as kwok's pod-ready stage leaves it: Running and
+// Ready, its container "running" with no containerID and no imageID.
+func kwokRunning(ns, name, nodeName string) *corev1.Pod {
+	p := pod(ns, name, nodeName, nil)
+	p.Status = corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: corev1.ContainersReady, Status: corev1.ConditionTrue}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "web", Image: "kiamol/x", Ready: true,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(t0)}}}}}
+	return p
+}
+
+// kwokNode is a node as kwokctl makes it: Ready, and fake.
+func kwokNode(name string) *corev1.Node {
+	n := node(name, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status", t0.Add(-time.Hour))
+	n.Annotations = map[string]string{"kwok.x-k8s.io/node": "fake"}
+	n.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: "kwok-0.8.0", ContainerRuntimeVersion: "kwok-0.8.0", KernelVersion: "kwok-0.8.0"}
+	return n
+}
+
+// A Pod is Ready only with a container a runtime made behind it: what a
+// kubelet reports. Marked Ready with none, it is not, and the wait ends at
+// once saying so, led by its node's being a fake when it is one.
+func TestAPodReadyWithNoContainerIsNot(t *testing.T) {
+	ctx := context.Background()
+	fakePod := kwokRunning("ns", "p", "node-000000")
+	if Ready(fakePod) {
+		t.Errorf("Ready with no containerID: %s", DescribePod(fakePod))
+	}
+	real := fakePod.DeepCopy()
+	real.Status.ContainerStatuses[0].ContainerID = "containerd://3c1b2a4d5e6f"
+	if !Ready(real) || NoContainer(real) != "" {
+		t.Errorf("a kubelet's Ready Pod: %s", DescribePod(real))
+	}
+
+	h, _, _ := newTestHealth(kwokNode("node-000000"))
+	c := h.Pod(ctx, fakePod)
+	want := "node node-000000 is not a real node: kwok fake node (nothing runs on it); pod ns/p is Running and Ready with no container behind container web (no containerID): no kubelet reports that"
+	if !c.Final || !strings.HasPrefix(c.Why, want) {
+		t.Errorf("on kwok's node:\n got %+v\nwant %q first, final", c, want)
+	}
+	// Still Pending on a fake node: final too, since nothing will run it.
+	if c := h.Pod(ctx, pod("ns", "p", "node-000000", nil)); !c.Final || !strings.HasPrefix(c.Why, "node node-000000 is not a real node") {
+		t.Errorf("pending on kwok's node: %+v", c)
+	}
+	// On a node that does not say it is a fake, the status alone is the
+	// cause, and it is final.
+	h, _, _ = newTestHealth(node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour)))
+	if c := h.Pod(ctx, kwokRunning("ns", "p", "n1")); !c.Final || !strings.HasPrefix(c.Why, "pod ns/p is Running and Ready with no container behind container web") {
+		t.Errorf("no container on an ordinary node: %+v", c)
+	}
+
+	// A Deployment's Pods on a fake node: the same cause, final.
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "d", Generation: 1},
+		Spec:   appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, ReadyReplicas: 1}}
+	h, _, _ = newTestHealth(kwokNode("node-000000"), d, kwokRunning("ns", "d-5f6-abcde", "node-000000"))
+	if c := h.Deployment(ctx, "ns", "d"); !c.Final || !strings.HasPrefix(c.Why, "node node-000000 is not a real node: kwok fake node (nothing runs on it)") {
+		t.Errorf("deployment on kwok: %+v", c)
+	}
+}

@@ -32,8 +32,11 @@ CACHE := $(or $(KIAMOL_E2E_CACHE),$(HOME)/.cache/kiamol-e2e)
 # Ginkgo at the version go.mod pins, and the suite's own commands, built once
 # and run directly: not through `go run`/`go tool`, so that Ctrl-C and
 # SIGTERM reach them with nothing in between and no "exit status" line
-# follows their own one-line errors.
-BIN := $(CACHE)/bin
+# follows their own one-line errors. Each checkout has its own (two
+# checkouts of different code on one machine would otherwise run each
+# other's); `make tools` forgets those of checkouts that are gone.
+CHECKOUT := $(CACHE)/checkouts/$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
+BIN := $(CHECKOUT)/bin
 GINKGO := $(BIN)/ginkgo
 
 # A knob given to make wins over its environment twin; one left empty leaves
@@ -73,7 +76,7 @@ KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/compon
 # The suite, compiled once per cluster name and kept: go skips the link when
 # nothing changed (under a second), where `ginkgo ./e2e` compiles and deletes
 # a binary in e2e/ on every run, and two runs at once would share it.
-SUITE_BIN = $(CACHE)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER))$(if $(K8S_VERSION),-$(K8S_VERSION)))$(if $(existing),-existing)/e2e.test
+SUITE_BIN = $(CHECKOUT)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER))$(if $(K8S_VERSION),-$(K8S_VERSION)))$(if $(existing),-existing)/e2e.test
 
 GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
 	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
@@ -97,7 +100,8 @@ doctor: tools ## print this machine's facts that decide whether a kind node can 
 
 .PHONY: tools
 tools:
-	@mkdir -p "$(BIN)"
+	@mkdir -p "$(BIN)" && printf '%s\n' '$(CURDIR)' >"$(CHECKOUT)/path"
+	@for d in "$(CACHE)"/checkouts/*/; do [ -f "$$d/path" ] && [ ! -d "$$(cat "$$d/path")" ] && rm -rf "$$d"; done; true
 	@go build -o "$(BIN)/" github.com/onsi/ginkgo/v2/ginkgo ./cmd/airgap-images ./cmd/preflight ./cmd/verdict ./cmd/down ./cmd/matrix ./hack/cpuhog
 	@go build -ldflags '$(KUBECTL_LDFLAGS)' -o "$(BIN)/kubectl" ./cmd/kubectl
 

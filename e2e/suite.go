@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -316,11 +317,14 @@ func kubectlBinary(ctx context.Context, given string) (string, error) {
 		}
 		return given, nil
 	}
-	cache, err := images.CacheDir()
+	// This checkout's own (another checkout's code may differ), reused by
+	// its later runs.
+	root, err := filepath.Abs("..")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cache, "bin", "kubectl")
+	sum := sha256.Sum256([]byte(root))
+	bin := filepath.Join(os.TempDir(), "kiamol-e2e-kubectl-"+hex.EncodeToString(sum[:6]), "kubectl")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubectl")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -58,7 +58,7 @@ func run(pairs, clusterUp int, mdPath string) error {
 			fmt.Fprintln(os.Stderr, "bench: make down failed:", err)
 		}
 	}()
-	script := []string{"env", "KUBECTL=" + filepath.Join(cache, "bin", "kubectl"), "KUBECONFIG=" + kubeconfig,
+	script := []string{"env", "KUBECTL=" + os.Getenv("E2E_KUBECTL"), "KUBECONFIG=" + kubeconfig,
 		"CONTEXT=kind-" + cluster, "FIXTURES=fixtures/ch02", "bash", "hack/bench/chapter.sh"}
 	waiting := append([]string{script[0], "WAIT_NAMESPACE=1"}, script[1:]...)
 	suite := []string{"make", "e2e", "EXISTING=1", "KUBECONFIG=" + kubeconfig, "CLUSTER_NAME=" + cluster}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
@@ -41,6 +42,9 @@ type Settings struct {
 	WaitForReady time.Duration
 	Log          io.Writer
 	Evidence     string // where a failed create leaves the nodes' journals
+	// Configure changes the kind configuration before the create: a test's
+	// cluster of another shape (a hardened API server). nil for the suite's.
+	Configure func(*v1alpha4.Cluster)
 }
 
 // Cluster is a running cluster the suite may use.
@@ -137,6 +141,9 @@ func (c *Cluster) create(ctx context.Context) error {
 	cfg, err := KindConfig(c.configInput())
 	if err != nil {
 		return err
+	}
+	if c.Configure != nil {
+		c.Configure(cfg)
 	}
 	if c.Images.Mode == images.Airgap {
 		if err := c.ensureNetwork(ctx); err != nil {

@@ -191,6 +191,30 @@ dist: ## build kiamol-e2e for linux, macOS and Windows into dist/, with SHA256SU
 	@$(call build-platforms,dist)
 	@cd dist && sha256sum kiamol-e2e-* > SHA256SUMS && cat SHA256SUMS
 
+# The Windows binary under Debian's Wine (hack/wine), as a reader on Windows
+# runs it: from a folder on C: (the drive of %TEMP%) and from one on Z:,
+# against a kind cluster of its own (kept with KEEP=1), or with EXISTING=1
+# the cluster KUBECONFIG and CONTEXT name. Wine and MinGW-w64 are installed
+# if missing (Debian, root); the Wine prefix is the cache's own.
+WINE_CLUSTER := kiamol-e2e-wine
+WINE_EXE = $(CACHE)/wine/kiamol-e2e-windows-amd64.exe
+WINE_KUBECONFIG = $(if $(existing),$(or $(KUBECONFIG),$(HOME)/.kube/config),$(CACHE)/$(WINE_CLUSTER).kubeconfig)
+.PHONY: wine
+wine: ## the Windows binary under Wine from a folder on C: and one on Z:, against a kind cluster of its own (EXISTING=1: yours)
+	@bash hack/wine/setup.sh
+	@mkdir -p "$(CACHE)/wine"
+	@CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -trimpath -buildvcs=false -ldflags '$(DIST_LDFLAGS)' -o "$(WINE_EXE)" ./cmd/kiamol-e2e
+	@mkdir -p "$(ARTIFACTS)/wine"
+	$(if $(existing),,@echo "wine: the cluster $(WINE_CLUSTER), made or reused by make e2e KEEP=1 (log: $(ARTIFACTS)/wine/cluster.log)"; \
+	  $(MAKE) --no-print-directory e2e CLUSTER_NAME=$(WINE_CLUSTER) KEEP=1 ARTIFACTS="$(ARTIFACTS)/wine/cluster" >"$(ARTIFACTS)/wine/cluster.log" 2>&1 || { tail -n 30 "$(ARTIFACTS)/wine/cluster.log"; exit 1; }; \
+	  echo "wine: on Linux, against it: $$(tail -n 1 "$(ARTIFACTS)/wine/cluster.log")")
+	@set +o pipefail; \
+	E2E_WINE=1 WINE_EXE="$(WINE_EXE)" WINE_KUBECONFIG="$(WINE_KUBECONFIG)" WINE_CONTEXT="$(or $(CONTEXT),$(E2E_KUBE_CONTEXT))" WINE_ARTIFACTS="$(ARTIFACTS)/wine" \
+	  go test -count=1 -v -timeout 30m ./hack/wine/ 2>&1 | tee "$(ARTIFACTS)/wine/test.log"; status=$${PIPESTATUS[0]}; \
+	$(if $(existing)$(keep),,E2E_CLUSTER_NAME=$(WINE_CLUSTER) "$(BIN)/down" >/dev/null || { echo "wine: make down CLUSTER_NAME=$(WINE_CLUSTER) failed"; status=1; };) \
+	echo "wine: $$(if [ $$status = 0 ]; then echo PASS; else echo FAIL; fi) (log: $(ARTIFACTS)/wine/test.log); each run's closing line and exit status:"; \
+	cat "$(ARTIFACTS)/wine/summary.txt" 2>/dev/null || true; exit $$status
+
 # A build for any platform that breaks fails make unit.
 .PHONY: cross
 cross:

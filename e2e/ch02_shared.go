@@ -65,11 +65,17 @@ func (k *Suite) onePod() {
 		}, SpecTimeout(k.timeouts.Chapter))
 
 		claim("2.4/cp", func(ctx SpecContext) {
-			dest := filepath.Join(GinkgoT().TempDir(), "kiamol", "ch02", "index.html")
-			Expect(os.MkdirAll(filepath.Dir(dest), 0o755)).To(Succeed())
-			mustRun(ctx, kc, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
-			copied, err := os.ReadFile(dest)
-			Expect(err).NotTo(HaveOccurred(), "kubectl cp wrote %s", dest)
+			// The book's /tmp/kiamol/ch02/index.html, relative to a folder
+			// of the spec's own: kubectl cp takes an argument with a colon
+			// for a file in a Pod, and reads C:\... on Windows as a Pod
+			// named C.
+			here := kc
+			here.Dir = tempDir()
+			dest := filepath.Join("kiamol", "ch02", "index.html")
+			Expect(os.MkdirAll(filepath.Join(here.Dir, "kiamol", "ch02"), 0o755)).To(Succeed())
+			mustRun(ctx, here, "cp", "hello-kiamol:"+fixtures.HelloKiamolPage, dest)
+			copied, err := os.ReadFile(filepath.Join(here.Dir, dest))
+			Expect(err).NotTo(HaveOccurred(), "kubectl cp wrote %s in %s", dest, here.Dir)
 			Expect(string(copied)).To(ContainSubstring(fixtures.HelloKiamolHeading))
 
 			served := k.pageMustBeServed(ctx, k.forwardTo(ctx, kc, "pod/hello-kiamol"), "/", fixtures.HelloKiamolHeading)

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
@@ -261,6 +262,22 @@ func (k *Suite) pageMustBeServed(ctx context.Context, s *forward.Session, path, 
 	return page
 }
 
+// tempDir is a folder of the spec's own, removed when the spec ends. One
+// that cannot be removed is a cleanup line in the verdict: whatever the
+// claim proved, it proved before its clean-up, and a file left in the
+// temporary folder harms nothing of the cluster.
+func tempDir() string {
+	GinkgoHelper()
+	dir, err := os.MkdirTemp("", "kiamol-e2e-spec-")
+	Expect(err).NotTo(HaveOccurred(), "a temporary folder for the spec")
+	DeferCleanup(func() {
+		if err := tempdir.Remove(dir); err != nil {
+			AddReportEntry(CleanupEntry, err.Error(), ReportEntryVisibilityAlways)
+		}
+	})
+	return dir
+}
+
 // manifestPath is where kubectl apply -f reads a chapter's manifest from:
 // the user's file (MANIFESTS) or the suite's copy, with E2E_REPLACE_IMAGES
 // applied to a decoded copy (klient's decoder: every document, typed),
@@ -277,7 +294,7 @@ func (k *Suite) manifestPath(ctx context.Context, ch *fixtures.Chapter, file str
 		text, err = ReplaceImages(ctx, raw, k.settings.ReplaceImages)
 		Expect(err).NotTo(HaveOccurred(), "replace the images of %s", path)
 	}
-	out := filepath.Join(GinkgoT().TempDir(), filepath.FromSlash(file))
+	out := filepath.Join(tempDir(), filepath.FromSlash(file))
 	Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
 	Expect(os.WriteFile(out, text, 0o644)).To(Succeed())
 	return out

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/e2e"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/verdict"
 )
 
@@ -87,7 +89,11 @@ func runner(args []string) int {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		return 2
 	}
-	defer os.RemoveAll(work)
+	defer func() {
+		if err := tempdir.Remove(work); err != nil {
+			fmt.Fprintln(os.Stderr, "kiamol-e2e: cleanup: "+err.Error())
+		}
+	}()
 	suite, kubectl, err := links(work)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
@@ -112,8 +118,10 @@ func runner(args []string) int {
 		settings.EnvSelfHeal: *selfHeal, settings.EnvTimeoutScale: *scale, settings.EnvArtifacts: reports,
 		settings.EnvKubectl: kubectl, settings.EnvProgress: progress,
 	}
-	if *kubeconfig != "" {
-		env[settings.EnvKubeconfig] = *kubeconfig
+	// The suite's processes run in the folder of the suite's copy: a
+	// relative kubeconfig path must say where it was given.
+	if kc := cmp.Or(*kubeconfig, os.Getenv(settings.EnvKubeconfig)); kc != "" {
+		env[settings.EnvKubeconfig] = absoluteList(kc)
 	}
 	for k, v := range env {
 		if err := os.Setenv(k, v); err != nil {
@@ -142,7 +150,7 @@ func runner(args []string) int {
 		ginkgoArgs = append(ginkgoArgs, "--label-filter="+*labels)
 	}
 	log := filepath.Join(reports, "ginkgo.log")
-	if err := runGinkgo(append(ginkgoArgs, suite), log, progress); err != nil {
+	if err := runGinkgo(append(ginkgoArgs, suite), work, log, progress); err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 	}
 	fmt.Println("ginkgo's own output: " + log)
@@ -151,7 +159,9 @@ func runner(args []string) int {
 
 // links gives this binary the two other names it answers to, in dir: a
 // compiled suite for Ginkgo's runner (which knows one by its .test or .exe
-// name) and kubectl. A hard link where the file system has one, else a copy.
+// name) and kubectl. A hard link where the file system has one, else a copy;
+// on Windows always a copy: a file whose other name is a running program
+// cannot be deleted, and the runner is running when it removes dir.
 func links(dir string) (suite, kubectl string, err error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -163,7 +173,7 @@ func links(dir string) (suite, kubectl string, err error) {
 	}
 	suite, kubectl = filepath.Join(dir, "kiamol-e2e.test"+exe), filepath.Join(dir, "kubectl"+exe)
 	for _, l := range []string{suite, kubectl} {
-		if err := os.Link(self, l); err != nil {
+		if runtime.GOOS == "windows" || os.Link(self, l) != nil {
 			if err := copyFile(self, l); err != nil {
 				return "", "", fmt.Errorf("cannot place a copy of this binary in %s: %w", dir, err)
 			}
@@ -189,10 +199,26 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
+// absoluteList is a kubeconfig path, or a list of them, each made absolute.
+func absoluteList(list string) string {
+	paths := filepath.SplitList(list)
+	for i, p := range paths {
+		if p != "" {
+			if abs, err := filepath.Abs(p); err == nil {
+				paths[i] = abs
+			}
+		}
+	}
+	return strings.Join(paths, string(os.PathListSeparator))
+}
+
 // runGinkgo runs Ginkgo's own runner in a process of its own (this binary
 // again), its output kept in log, and shows a line for each spec as the
-// suite's processes report it in progress.
-func runGinkgo(args []string, log, progress string) error {
+// suite's processes report it in progress. The runner works in dir, the
+// folder of the suite's copy: it names the suite by its path relative to
+// its working directory, which does not exist from one Windows drive to
+// another (a reader's folder on D:, %TEMP% on C:).
+func runGinkgo(args []string, dir, log, progress string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -203,6 +229,7 @@ func runGinkgo(args []string, log, progress string) error {
 	}
 	defer out.Close()
 	cmd := exec.Command(self, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), ginkgoRole+"=1")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -75,3 +75,17 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// The suite's processes run in another folder than the reader's: each path
+// of a kubeconfig list reaches them absolute.
+func TestKubeconfigPathsReachTheSuiteAbsolute(t *testing.T) {
+	t.Chdir(t.TempDir())
+	wd, _ := os.Getwd()
+	sep := string(os.PathListSeparator)
+	abs := filepath.Join(wd, "b.yaml")
+	got := absoluteList("a.yaml" + sep + abs + sep + filepath.Join("..", "c.yaml"))
+	want := filepath.Join(wd, "a.yaml") + sep + abs + sep + filepath.Join(filepath.Dir(wd), "c.yaml")
+	if got != want {
+		t.Errorf("absoluteList: %q, want %q", got, want)
+	}
+}

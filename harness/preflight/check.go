@@ -17,11 +17,12 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
 )
 
 // Options are what the run will do beyond the settings: the label filter
 // it will pass Ginkgo, the suite whose specs it selects (a package, or its
-// compiled .test binary), the ginkgo CLI for a package's dry run, and
+// compiled .test or .test.exe binary), the ginkgo CLI for a package's dry run, and
 // whether to check the Docker engine now.
 type Options struct {
 	Labels, Suite, Ginkgo string
@@ -119,6 +120,12 @@ func Check(ctx context.Context, s settings.Settings, o Options) (Said, error) {
 	return Said{}, nil
 }
 
+// compiledSuite says suite names a compiled suite, as go test -c names one
+// (e2e.test; on Windows e2e.test.exe), rather than a package to build.
+func compiledSuite(suite string) bool {
+	return strings.HasSuffix(suite, ".test") || strings.HasSuffix(strings.ToLower(suite), ".test.exe")
+}
+
 // specLabels lists each spec's labels through a Ginkgo dry run, which walks
 // the suite's tree without running any node: of a compiled suite (a .test
 // binary, as make builds it) directly, else through the ginkgo CLI.
@@ -127,9 +134,9 @@ func specLabels(ctx context.Context, ginkgo, suite string) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer tempdir.Remove(dir)
 	var cmd *exec.Cmd
-	if strings.HasSuffix(suite, ".test") {
+	if compiledSuite(suite) {
 		cmd = exec.CommandContext(ctx, suite, "--ginkgo.dry-run", "--ginkgo.no-color", "--ginkgo.silence-skips",
 			"--ginkgo.json-report", filepath.Join(dir, "dry-run.json"))
 		cmd.Dir = dir

@@ -241,3 +241,16 @@ func TestANodeThatIsNotRealNeverPasses(t *testing.T) {
 		t.Errorf("real nodes: %s\n%s", resultWord[v.result()], summaryOf(v))
 	}
 }
+
+// A spec's temporary folder that could not be removed is a cleanup line,
+// not a failure of the claim that made it.
+func TestASpecsCleanupLeftUndoneIsSaidAndFailsNothing(t *testing.T) {
+	owes(t, owed[:1]...)
+	const left = `temporary folder C:\users\reader\Temp\kiamol-e2e-spec-1 not removed (1 file(s) left): unlinkat C:\users\reader\Temp\kiamol-e2e-spec-1\pod.yaml: Invalid function.`
+	s := proves(19, "2.1/pod-ready", passed, none)
+	s.ReportEntries = append(s.ReportEntries, types.ReportEntry{Name: cleanupEntry, Value: types.WrapEntryValue(left)})
+	v := readAs(t, suiteOf(true, s))
+	if got := summaryOf(v); !strings.Contains(got, "cleanup: "+left+"\n") || v.result() != resultPass || v.failed != 0 {
+		t.Errorf("result %v, summary:\n%s", v.result(), got)
+	}
+}

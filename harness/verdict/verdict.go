@@ -116,8 +116,9 @@ type verdict struct {
 
 	labelFilter string
 	reasons     []string // the suite's own failure reasons, e.g. an interrupt
-	// cleanup says what of the run's cleanup the cluster was still doing
-	// at the run's end (a "cleanup" entry on a suite node).
+	// cleanup says what of the run's cleanup was left undone: namespaces
+	// the cluster was still removing at the run's end, temporary folders
+	// that could not be removed ("cleanup" entries).
 	cleanup []string
 	// privileged is what the run made on the cluster with privilege (the
 	// specs' "privileged" entries), each once: the header lists it.
@@ -170,6 +171,7 @@ func (v *verdict) addReport(r types.Report) {
 	failedBefore, specs := v.failed, 0
 	var rows []row
 	for _, s := range r.SpecReports {
+		v.addCleanup(s)
 		if s.LeafNodeType != types.NodeTypeIt {
 			v.addSuiteNode(s)
 			continue
@@ -199,14 +201,21 @@ func (v *verdict) addReport(r types.Report) {
 	v.took += r.RunTime
 }
 
-// addSuiteNode lists a suite node only when it failed; its success is
-// what lets the specs run at all.
-func (v *verdict) addSuiteNode(s types.SpecReport) {
+// addCleanup keeps what a node's clean-up could not finish (a "cleanup"
+// entry): a suite node's, the namespaces still terminating at the end; a
+// spec's, a temporary folder it could not remove. Either is said once,
+// and fails nothing.
+func (v *verdict) addCleanup(s types.SpecReport) {
 	for _, e := range s.ReportEntries {
 		if e.Name == cleanupEntry && !slices.Contains(v.cleanup, e.Value.String()) {
 			v.cleanup = append(v.cleanup, e.Value.String())
 		}
 	}
+}
+
+// addSuiteNode lists a suite node only when it failed; its success is
+// what lets the specs run at all.
+func (v *verdict) addSuiteNode(s types.SpecReport) {
 	if !s.State.Is(types.SpecStateFailureStates) {
 		return
 	}
@@ -287,8 +296,9 @@ func specRow(s types.SpecReport, r types.Report) row {
 	return out
 }
 
-// cleanupEntry is the report entry the suite's end adds when the cluster is
-// still removing the run's namespaces (e2e.CleanupEntry).
+// cleanupEntry is the report entry of a clean-up left undone
+// (e2e.CleanupEntry): the cluster still removing the run's namespaces at its
+// end, a spec's temporary folder that could not be removed.
 const cleanupEntry = "cleanup"
 
 // pathEntry is the report entry a claim that depends on the cluster's

@@ -31,6 +31,9 @@ type Kubectl struct {
 	Context    string
 	CacheDir   string // discovery and HTTP cache; never the user's ~/.kube/cache
 	Namespace  string
+	// Dir is the folder commands run in, where a relative path in an
+	// argument is read from; empty: this process's own.
+	Dir string
 	// Timeout bounds one command (not a Start-ed one).
 	Timeout time.Duration
 }
@@ -136,6 +139,7 @@ func (k Kubectl) command(ctx context.Context, args []string) *exec.Cmd {
 		global = append(global, "--cache-dir", k.CacheDir)
 	}
 	cmd := exec.CommandContext(ctx, k.Binary, append(global, args...)...)
+	cmd.Dir = k.Dir
 	// The kubeconfig goes by environment, which (unlike --kubeconfig) takes
 	// a list; a user's kuberc (aliases, default flags) must not change what
 	// the book's commands do.

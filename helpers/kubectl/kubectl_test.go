@@ -21,6 +21,7 @@ case "$*" in
 esac
 echo "args: $*"
 echo "KUBECONFIG=$KUBECONFIG KUBERC=$KUBERC"
+echo "in: $(pwd)"
 `
 	bin := filepath.Join(t.TempDir(), "kubectl")
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
@@ -42,6 +43,23 @@ func TestRunPassesTheClusterAndNamespace(t *testing.T) {
 		t.Errorf("environment: %s", r.Stdout)
 	}
 	if r.Command != "kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol" {
+		t.Errorf("command as typed: %q", r.Command)
+	}
+}
+
+// A relative path in an argument is read from Dir (kubectl cp's local file
+// on Windows, whose C: kubectl would read as a Pod's name).
+func TestRunRunsInDir(t *testing.T) {
+	k := fakeKubectl(t)
+	k.Dir = t.TempDir()
+	r, err := k.Run(context.Background(), "cp", "hello-kiamol:/usr/share/nginx/html/index.html", "kiamol/ch02/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "in: " + k.Dir + "\n"; !strings.Contains(r.Stdout, want) {
+		t.Errorf("stdout %q, want %q", r.Stdout, want)
+	}
+	if r.Command != "kubectl cp hello-kiamol:/usr/share/nginx/html/index.html kiamol/ch02/index.html" {
 		t.Errorf("command as typed: %q", r.Command)
 	}
 }

@@ -419,3 +419,18 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// ServeAirgap gives a cluster that someone else makes under name (a test's
+// stand-in for a reader's own kind cluster) what the suite's air-gapped
+// clusters have besides their nodes: the guarded Docker network its nodes
+// join (KIND_EXPERIMENTAL_DOCKER_NETWORK=Names.Network) and the local
+// registry on it. Nothing records the nodes as the suite's: Remove takes
+// the network, registry and guard down once they are gone, and refuses
+// while they are there.
+func ServeAirgap(ctx context.Context, name string, built images.Built) (Names, error) {
+	c := &Cluster{Settings: Settings{Name: name}, Names: NamesFor(name)}
+	if err := c.ensureNetwork(ctx); err != nil {
+		return c.Names, err
+	}
+	return c.Names, startRegistry(ctx, built, c.Names)
+}

@@ -150,6 +150,12 @@ e2e-load: ## e2e-repeat with every core kept busy by hack/cpuhog (N runs)
 bench: images tools ## time the suite against the chapter typed with kubectl (hack/bench), alternating, on one kept cluster
 	@go run ./hack/bench -pairs $(PAIRS) -cluster-up $(CLUSTER_UP) -md "$(ARTIFACTS)/bench.md"
 
+# What `kiamol-e2e rbac` prints: run against a cluster the suite did not
+# make, preflight refuses a user who lacks any rule of it.
+.PHONY: rbac
+rbac: ## print the ClusterRoles a run needs on a cluster it did not make (EXISTING=1), and how to bind them
+	@go run ./cmd/preflight -rbac
+
 .PHONY: labels
 labels: tools ## list the suite's labels (for LABELS=)
 	@"$(GINKGO)" labels ./e2e

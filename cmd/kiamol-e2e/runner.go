@@ -36,6 +36,7 @@ const usage = `kiamol-e2e checks the cluster of your current kubeconfig context 
 Kubernetes in a Month of Lunches, and says PASS, INCOMPLETE or FAIL.
 
   kiamol-e2e [flags]
+  kiamol-e2e rbac     print the ClusterRoles it needs on your cluster, and how to bind them
 
 Exit status: 0 PASS, 1 FAIL, 3 INCOMPLETE, 2 bad input.
 
@@ -112,8 +113,13 @@ func runner(args []string) int {
 		settings.EnvSelfHeal: *selfHeal, settings.EnvTimeoutScale: *scale, settings.EnvArtifacts: reports,
 		settings.EnvKubectl: kubectl, settings.EnvProgress: progress,
 	}
+	// The suite's processes run in another folder: a relative kubeconfig
+	// path (the flag's, or $KUBECONFIG's) is made absolute for them.
+	if *kubeconfig == "" {
+		*kubeconfig = os.Getenv(settings.EnvKubeconfig)
+	}
 	if *kubeconfig != "" {
-		env[settings.EnvKubeconfig] = *kubeconfig
+		env[settings.EnvKubeconfig] = absList(*kubeconfig)
 	}
 	for k, v := range env {
 		if err := os.Setenv(k, v); err != nil {
@@ -144,6 +150,17 @@ func runner(args []string) int {
 	}
 	fmt.Println("ginkgo's own output: " + log)
 	return verdict.Run([]string{filepath.Join(reports, "report.json")}, os.Stdout, os.Stderr)
+}
+
+// absList is a path list (KUBECONFIG's form) with each path made absolute.
+func absList(list string) string {
+	paths := filepath.SplitList(list)
+	for i, p := range paths {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			paths[i] = a
+		}
+	}
+	return strings.Join(paths, string(filepath.ListSeparator))
 }
 
 // links gives this binary the two other names it answers to, in dir: a

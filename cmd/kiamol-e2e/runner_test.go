@@ -75,3 +75,25 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// The suite's processes run in a folder of their own: a relative kubeconfig
+// reaches them absolute, each path of a list.
+func TestKubeconfigPathsMadeAbsolute(t *testing.T) {
+	wd, _ := os.Getwd()
+	sep := string(filepath.ListSeparator)
+	got := absList("a.kubeconfig" + sep + filepath.Join(wd, "b"))
+	if want := filepath.Join(wd, "a.kubeconfig") + sep + filepath.Join(wd, "b"); got != want {
+		t.Errorf("absList: %q, want %q", got, want)
+	}
+}
+
+func TestRBACPrintsTheRoles(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := printRBAC(nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "name: kiamol-e2e-chapter") || !strings.Contains(out.String(), "name: kiamol-e2e-node") {
+		t.Errorf("kiamol-e2e rbac: %d %q %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := printRBAC([]string{"x"}, &out, &errOut); code != 2 || out.Len() > 0 || strings.Count(errOut.String(), "\n") != 1 {
+		t.Errorf("kiamol-e2e rbac x: %d %q %q", code, out.String(), errOut.String())
+	}
+}

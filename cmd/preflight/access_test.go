@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -18,7 +19,8 @@ import (
 // version, and SelfSubjectAccessReviews for a user allowed everything but
 // denied ("verb resource[/sub]"). It counts anything else it is asked: a
 // refused run must not have created anything.
-func fakeAPIServer(t *testing.T, denied ...string) (url string, other *[]string) {
+func fakeAPIServer(t *testing.T, denied ...string) (url string, other func() []string) {
+	var mu sync.Mutex
 	var asked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -42,12 +44,14 @@ func fakeAPIServer(t *testing.T, denied ...string) (url string, other *[]string)
 			review.Status.Allowed = !slices.Contains(denied, what)
 			_ = json.NewEncoder(w).Encode(review)
 		default:
+			mu.Lock()
 			asked = append(asked, r.Method+" "+r.URL.Path)
+			mu.Unlock()
 			http.NotFound(w, r)
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, &asked
+	return srv.URL, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(asked) }
 }
 
 // make e2e EXISTING=1 with a user who lacks one of the role's rules stops
@@ -56,7 +60,7 @@ func TestAUserWithoutTheRoleIsRefused(t *testing.T) {
 	url, other := fakeAPIServer(t, "create pods/portforward")
 	r := runPreflight(t, map[string]string{"E2E_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": kubeconfigFor(t, url)}, "-docker=false")
 	expectOneLine(t, r, "kiamol-e2e: this user cannot create pods/portforward (forbidden); the role it needs: make rbac (ClusterRole kiamol-e2e-chapter)")
-	for _, o := range *other {
+	for _, o := range other() {
 		if !strings.Contains(o, "selfsubjectreviews") {
 			t.Errorf("preflight asked the cluster %s", o)
 		}

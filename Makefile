@@ -205,7 +205,7 @@ unit: lint cross ## unit tests and bad-input tests (no cluster of their own); ki
 # left and that a cluster kept under another name is untouched. They make
 # and delete clusters (named kiamol-e2e-lc-*): not part of `unit`.
 .PHONY: interrupts
-interrupts: images ## interrupt make e2e at each phase, run it side by side; check nothing is left or touched
+interrupts: images ## interrupt make e2e at each phase, run it side by side and with only the printed RBAC; check nothing is left or touched
 	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m ./e2e/lifecycle/
 
 .PHONY: test

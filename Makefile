@@ -163,6 +163,12 @@ matrix: host tools ## run the chapter on every Kubernetes built here (MATRIX=...
 bench: images tools ## time the suite against the chapter typed with kubectl (hack/bench), alternating, on one kept cluster
 	@go run ./hack/bench -pairs $(PAIRS) -cluster-up $(CLUSTER_UP) -md "$(ARTIFACTS)/bench.md"
 
+# What `kiamol-e2e rbac` prints: run against a cluster the suite did not
+# make, preflight refuses a user who lacks any rule of it.
+.PHONY: rbac
+rbac: ## print the ClusterRoles a run needs on a cluster it did not make (EXISTING=1), and how to bind them
+	@go run ./cmd/preflight -rbac
+
 .PHONY: labels
 labels: tools ## list the suite's labels (for LABELS=)
 	@"$(GINKGO)" labels ./e2e
@@ -236,7 +242,7 @@ unit: lint cross ## unit tests and bad-input tests (no cluster of their own); ki
 # left and that a cluster kept under another name is untouched. They make
 # and delete clusters (named kiamol-e2e-lc-*): not part of `unit`.
 .PHONY: interrupts
-interrupts: images ## interrupt make e2e at each phase, run it side by side; check nothing is left or touched
+interrupts: images ## interrupt make e2e at each phase, run it side by side and with only the printed RBAC; check nothing is left or touched
 	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m -skip '^$(KWOK_TEST)$$' ./e2e/lifecycle/
 
 # The suite against a cluster that lies: kwok's (sigs.k8s.io/kwok, built

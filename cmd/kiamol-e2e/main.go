@@ -9,6 +9,7 @@
 //	kiamol-e2e [--kubeconfig FILE] [--context NAME] [--label-filter EXPR] [--report-dir DIR]
 //	           [--manifests DIR] [--self-heal auto|host|node] [--timeout-scale N] [--procs N]
 //	kiamol-e2e --version | --help
+//	kiamol-e2e rbac      # the ClusterRoles it needs on your cluster, and how to bind them
 //
 // The one binary plays three parts. Run by a reader, it is the runner: it
 // checks the inputs, then hands Ginkgo's own runner a link to itself named
@@ -33,6 +34,8 @@ func main() {
 		os.Exit(kubectlMain())
 	case isWorker(os.Args[1:]):
 		os.Exit(worker())
+	case len(os.Args) > 1 && os.Args[1] == "rbac":
+		os.Exit(printRBAC(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(runner(os.Args[1:]))
 }

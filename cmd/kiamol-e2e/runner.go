@@ -38,6 +38,7 @@ const usage = `kiamol-e2e checks the cluster of your current kubeconfig context 
 Kubernetes in a Month of Lunches, and says PASS, INCOMPLETE or FAIL.
 
   kiamol-e2e [flags]
+  kiamol-e2e rbac     print the ClusterRoles it needs on your cluster, and how to bind them
 
 Exit status: 0 PASS, 1 FAIL, 3 INCOMPLETE, 2 bad input.
 

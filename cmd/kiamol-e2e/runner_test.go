@@ -89,3 +89,14 @@ func TestKubeconfigPathsReachTheSuiteAbsolute(t *testing.T) {
 		t.Errorf("absoluteList: %q, want %q", got, want)
 	}
 }
+
+func TestRBACPrintsTheRoles(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := printRBAC(nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "name: kiamol-e2e-chapter") || !strings.Contains(out.String(), "name: kiamol-e2e-node") {
+		t.Errorf("kiamol-e2e rbac: %d %q %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := printRBAC([]string{"x"}, &out, &errOut); code != 2 || out.Len() > 0 || strings.Count(errOut.String(), "\n") != 1 {
+		t.Errorf("kiamol-e2e rbac x: %d %q %q", code, out.String(), errOut.String())
+	}
+}

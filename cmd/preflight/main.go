@@ -3,6 +3,7 @@
 // wrong and what to do, then exits 2.
 //
 //	go run ./cmd/preflight [-labels FILTER] [-suite ./e2e] [-docker=false]
+//	go run ./cmd/preflight -rbac    # the ClusterRoles a run needs (make rbac)
 //
 // It reads the same environment as the suite (harness/settings).
 package main
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/rbac"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 )
 
@@ -26,7 +28,12 @@ func main() {
 	checkDocker := flag.Bool("docker", true, "check the Docker engine when the suite is to make its own cluster")
 	ginkgo := flag.String("ginkgo", "", "the ginkgo CLI for the dry run that lists specs (default: go tool ginkgo)")
 	doctor := flag.Bool("doctor", false, "print what this machine shows of itself that decides whether a kind node can start on it (for a bug report), and whether one can")
+	printRBAC := flag.Bool("rbac", false, "print the ClusterRoles a run needs on a cluster it did not make, and how to bind them")
 	flag.Parse()
+	if *printRBAC {
+		os.Stdout.Write(rbac.Manifest())
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,7 +46,7 @@ func main() {
 		}
 		return
 	}
-	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Labels: *labels, Suite: *suite, Ginkgo: *ginkgo, Docker: *checkDocker})
+	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Labels: *labels, Suite: *suite, Ginkgo: *ginkgo, Docker: *checkDocker, RBAC: "make rbac"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		os.Exit(2)

@@ -116,10 +116,18 @@ func startApart(t *testing.T, env []string, args ...string) *run {
 func launch(t *testing.T, env []string, apart bool, args []string) *run {
 	t.Helper()
 	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	return startCmd(t, "make "+strings.Join(args, " "), cmd, env, apart)
+}
+
+// startCmd runs cmd (said as what) from the repository, in a process group
+// of its own, with the environment childEnv gives and env added, as start
+// does make.
+func startCmd(t *testing.T, what string, cmd *exec.Cmd, env []string, apart bool) *run {
+	t.Helper()
 	cmd.Dir = repo
 	cmd.Env = childEnv(env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	r := &run{what: "make " + strings.Join(args, " "), cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	r := &run{what: what, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if apart {
 		r.errOut = &syncBuffer{}

@@ -23,10 +23,11 @@ import (
 // Options are what the run will do beyond the settings: the label filter
 // it will pass Ginkgo, the suite whose specs it selects (a package, or its
 // compiled .test or .test.exe binary), the ginkgo CLI for a package's dry run, and
-// whether to check the Docker engine now.
+// whether to check the Docker engine now; RBAC is the command a refusal
+// names for printing the roles the user lacks (default RBACCommand).
 type Options struct {
-	Labels, Suite, Ginkgo string
-	Docker                bool
+	Labels, Suite, Ginkgo, RBAC string
+	Docker                      bool
 }
 
 // Said is what preflight found to say before the run starts.
@@ -85,6 +86,9 @@ func Check(ctx context.Context, s settings.Settings, o Options) (Said, error) {
 		}
 		info, err := Reachable(ctx, target, 10*time.Second)
 		if err != nil {
+			return Said{}, err
+		}
+		if err := Access(ctx, target, NodePath(s), o.RBAC); err != nil {
 			return Said{}, err
 		}
 		said := Said{Cluster: fmt.Sprintf("existing cluster: context %q at %s, Kubernetes %s", target.Context, target.Server, info.GitVersion)}

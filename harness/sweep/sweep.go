@@ -1,8 +1,8 @@
 // Package sweep finds the namespaces an interrupted or killed run left
-// behind, by the labels and annotations the suite puts on each, and removes
-// them, never one of a live run; and waits for a finished run's own
-// namespaces to be gone, so a run ends with the namespace list as it found
-// it.
+// behind, by the labels and annotations the suite puts on each and the
+// heartbeat Lease it keeps in each, and removes them, never one of a live
+// run; and waits for a finished run's own namespaces to be gone, so a run
+// ends with the namespace list as it found it.
 package sweep
 
 import (
@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,10 +35,19 @@ const (
 	// Host name and PID alone are not enough: two containers can share a
 	// host name and reuse each other's PIDs.
 	ProcessAnnotation = "kiamol-e2e/process"
-	// HeartbeatAnnotation is renewed by the live run (RFC 3339); a run on
-	// another machine, or in another PID namespace, is judged by it.
+	// HeartbeatAnnotation is the run's first heartbeat (RFC 3339), set as
+	// it makes the namespace; HeartbeatLease renews it. A run on another
+	// machine, or in another PID namespace, is judged by the later of the
+	// two.
 	HeartbeatAnnotation = "kiamol-e2e/heartbeat"
 )
+
+// HeartbeatLease is the Lease the live run keeps in each of its namespaces
+// and renews. A Lease in the namespace, not the namespace's own annotation:
+// renewing it needs no right to change a namespace, which would be the
+// right to change any namespace's labels (its Pod Security level among
+// them).
+const HeartbeatLease = "kiamol-e2e-heartbeat"
 
 // HeartbeatEvery is how often a live run renews its namespaces' heartbeat;
 // HeartbeatStale is how old one must be before the run is taken for dead:
@@ -108,11 +118,24 @@ func startTime(pid int) string {
 	return fields[19]
 }
 
+// Lease is the heartbeat Lease for a namespace the owner makes now.
+func (o Owner) Lease(now time.Time) *coordinationv1.Lease {
+	stale := int32(HeartbeatStale / time.Second)
+	renew := metav1.NewMicroTime(now)
+	holder := o.RunID + "@" + o.Host
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: HeartbeatLease, Labels: map[string]string{RunLabel: o.RunID}},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &stale, RenewTime: &renew},
+	}
+}
+
 // abandoned says whether ns belongs to a run that is over. On this machine
 // and in this PID namespace that is certain: the recorded process (PID and
 // start time) no longer exists. Anywhere else the run's heartbeat tells: a
-// run that has not renewed it for HeartbeatStale is gone.
-func abandoned(ns corev1.Namespace, self Owner, now time.Time) bool {
+// run that has not renewed it for HeartbeatStale is gone. renewed is the
+// heartbeat Lease's last renewal (zero when the namespace has none), ok
+// false when it could not be read.
+func abandoned(ns corev1.Namespace, self Owner, now time.Time, renewed func() (time.Time, bool)) bool {
 	if ns.Labels[RunLabel] == self.RunID {
 		return false
 	}
@@ -122,9 +145,34 @@ func abandoned(ns corev1.Namespace, self Owner, now time.Time) bool {
 	}
 	beat, err := time.Parse(time.RFC3339, ns.Annotations[HeartbeatAnnotation])
 	if err != nil {
-		return false // no heartbeat: an owner we cannot judge is left alone
+		beat = time.Time{}
+	}
+	lease, ok := renewed()
+	if !ok {
+		return false // an owner we cannot judge is left alone
+	}
+	if lease.After(beat) {
+		beat = lease
+	}
+	if beat.IsZero() {
+		return false // no heartbeat at all: likewise
 	}
 	return now.Sub(beat) > HeartbeatStale
+}
+
+// leaseRenewed reads the namespace's heartbeat Lease: its last renewal,
+// zero when there is none, ok false when it cannot be read.
+func leaseRenewed(ctx context.Context, cs kubernetes.Interface, ns string) (time.Time, bool) {
+	l, err := cs.CoordinationV1().Leases(ns).Get(ctx, HeartbeatLease, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return time.Time{}, true
+	case err != nil:
+		return time.Time{}, false
+	case l.Spec.RenewTime != nil:
+		return l.Spec.RenewTime.Time, true
+	}
+	return time.Time{}, true
 }
 
 // sameProcessSpace says whether two process IDs share boot and PID namespace,
@@ -152,7 +200,8 @@ func Namespaces(ctx context.Context, cs kubernetes.Interface, self Owner, log io
 	}
 	var swept []string
 	for _, ns := range list.Items {
-		if !abandoned(ns, self, time.Now()) {
+		renewed := func() (time.Time, bool) { return leaseRenewed(ctx, cs, ns.Name) }
+		if !abandoned(ns, self, time.Now(), renewed) {
 			continue
 		}
 		if ns.DeletionTimestamp == nil {
@@ -203,7 +252,7 @@ func Left(ctx context.Context, cs kubernetes.Interface, runID string) ([]string,
 	return out, nil
 }
 
-// Heartbeat renews the heartbeat of the namespaces names returns (this
+// Heartbeat renews the heartbeat Lease of the namespaces names returns (this
 // process's live ones) every HeartbeatEvery until ctx ends. A namespace that
 // is gone or going is skipped; a failed renewal is tried again next beat.
 func Heartbeat(ctx context.Context, cs kubernetes.Interface, names func() []string) {
@@ -215,9 +264,14 @@ func Heartbeat(ctx context.Context, cs kubernetes.Interface, names func() []stri
 			return
 		case <-t.C:
 		}
-		patch := []byte(`{"metadata":{"annotations":{"` + HeartbeatAnnotation + `":"` + time.Now().UTC().Format(time.RFC3339) + `"}}}`)
-		for _, n := range names() {
-			_, _ = cs.CoreV1().Namespaces().Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
-		}
+		Renew(ctx, cs, names(), time.Now())
+	}
+}
+
+// Renew sets the heartbeat Lease of each namespace to now.
+func Renew(ctx context.Context, cs kubernetes.Interface, namespaces []string, now time.Time) {
+	patch := []byte(`{"spec":{"renewTime":"` + metav1.NewMicroTime(now).UTC().Format(metav1.RFC3339Micro) + `"}}`)
+	for _, n := range namespaces {
+		_, _ = cs.CoordinationV1().Leases(n).Patch(ctx, HeartbeatLease, types.MergePatchType, patch, metav1.PatchOptions{})
 	}
 }

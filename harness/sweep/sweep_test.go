@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -53,22 +54,64 @@ func TestAbandoned(t *testing.T) {
 	reused := strings.Join([]string{parts[0], parts[1], parts[2], "1"}, "/") // the parent's PID, another start time
 	elsewhere := "another-boot-id/pid:[1]/" + strconv.Itoa(os.Getppid()) + "/" + parts[3]
 	dead := deadProcess(t)
+	noLease := func() (time.Time, bool) { return time.Time{}, true }
+	renewedAt := func(at time.Time) func() (time.Time, bool) { return func() (time.Time, bool) { return at, true } }
+	unreadable := func() (time.Time, bool) { return time.Time{}, false }
 	for _, tc := range []struct {
-		name string
-		ns   corev1.Namespace
-		want bool
+		name  string
+		ns    corev1.Namespace
+		lease func() (time.Time, bool)
+		want  bool
 	}{
-		{"an ended run in this process space, heartbeat still fresh", nsOf("a", "then", map[string]string{ProcessAnnotation: dead, HeartbeatAnnotation: fresh}), true},
-		{"a live run in this process space, heartbeat stale", nsOf("b", "then", map[string]string{ProcessAnnotation: parent, HeartbeatAnnotation: stale}), false},
-		{"its PID now belongs to another process", nsOf("c", "then", map[string]string{ProcessAnnotation: reused, HeartbeatAnnotation: fresh}), true},
-		{"this very run", nsOf("d", "now", map[string]string{ProcessAnnotation: dead}), false},
-		{"a run elsewhere (same PID, other boot) with a fresh heartbeat", nsOf("e", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: fresh}), false},
-		{"a run elsewhere whose heartbeat stopped", nsOf("f", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), true},
-		{"an owner that says nothing", nsOf("g", "old", nil), false},
+		{"an ended run in this process space, heartbeat still fresh", nsOf("a", "then", map[string]string{ProcessAnnotation: dead, HeartbeatAnnotation: fresh}), noLease, true},
+		{"a live run in this process space, heartbeat stale", nsOf("b", "then", map[string]string{ProcessAnnotation: parent, HeartbeatAnnotation: stale}), noLease, false},
+		{"its PID now belongs to another process", nsOf("c", "then", map[string]string{ProcessAnnotation: reused, HeartbeatAnnotation: fresh}), noLease, true},
+		{"this very run", nsOf("d", "now", map[string]string{ProcessAnnotation: dead}), noLease, false},
+		{"a run elsewhere (same PID, other boot) with a fresh heartbeat", nsOf("e", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: fresh}), noLease, false},
+		{"a run elsewhere whose heartbeat stopped", nsOf("f", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), noLease, true},
+		{"an owner that says nothing", nsOf("g", "old", nil), noLease, false},
+		{"a run elsewhere, made long ago, its Lease renewed a minute ago", nsOf("h", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), renewedAt(now.Add(-time.Minute)), false},
+		{"a run elsewhere whose Lease stopped being renewed", nsOf("i", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), renewedAt(now.Add(-HeartbeatStale - time.Second)), true},
+		{"a run elsewhere whose Lease cannot be read", nsOf("j", "then", map[string]string{ProcessAnnotation: elsewhere, HeartbeatAnnotation: stale}), unreadable, false},
+		{"a Lease renewed, no first heartbeat", nsOf("k", "then", map[string]string{ProcessAnnotation: elsewhere}), renewedAt(now.Add(-time.Minute)), false},
 	} {
-		if got := abandoned(tc.ns, self, now); got != tc.want {
+		if got := abandoned(tc.ns, self, now, tc.lease); got != tc.want {
 			t.Errorf("%s: abandoned = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A run on another machine is judged by its heartbeat Lease, renewed in
+// its namespace, not by the namespace's first heartbeat alone; Renew is
+// what keeps it fresh.
+func TestTheHeartbeatLeaseKeepsAnotherMachinesRunLive(t *testing.T) {
+	self := Self("now")
+	old := time.Now().Add(-HeartbeatStale - time.Minute)
+	elsewhere := Owner{RunID: "then", Host: "elsewhere", PID: 1, Process: "another-boot-id/pid:[1]/1/1"}
+	var objs []runtime.Object
+	for _, name := range []string{"renewed", "stopped"} {
+		ns := nsOf(name, "then", elsewhere.Annotations(old))
+		ns.Annotations[ProcessAnnotation] = elsewhere.Process
+		lease := elsewhere.Lease(old)
+		lease.Namespace = name
+		objs = append(objs, &ns, lease)
+	}
+	cs := fake.NewClientset(objs...)
+	ctx := context.Background()
+	Renew(ctx, cs, []string{"renewed"}, time.Now())
+	swept, err := Namespaces(ctx, cs, self, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(swept, []string{"stopped"}) {
+		t.Errorf("swept %v, want only the namespace whose Lease was not renewed", swept)
+	}
+	l, err := cs.CoordinationV1().Leases("renewed").Get(ctx, HeartbeatLease, metav1.GetOptions{})
+	if err != nil || l.Spec.RenewTime == nil || time.Since(l.Spec.RenewTime.Time) > time.Minute {
+		t.Errorf("the renewed Lease: %+v, %v", l, err)
+	}
+	if *l.Spec.LeaseDurationSeconds != int32(HeartbeatStale/time.Second) || l.Labels[RunLabel] != "then" {
+		t.Errorf("the Lease says %+v", l)
 	}
 }
 

@@ -28,8 +28,8 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
 )
 
-// Keeper makes one run's spec namespaces and renews the heartbeat of those
-// not yet deleted, so no other run takes them for abandoned.
+// Keeper makes one run's spec namespaces and renews the heartbeat Lease in
+// those not yet deleted, so no other run takes them for abandoned.
 type Keeper struct {
 	Clientset kubernetes.Interface
 	Owner     sweep.Owner // the run, for a later run's sweep
@@ -103,6 +103,10 @@ func (k *Keeper) Create(ctx context.Context, prefix string) string {
 	if !apierrors.IsAlreadyExists(err) {
 		Expect(err).NotTo(HaveOccurred(), "create the default ServiceAccount in %s", name)
 	}
+	// The heartbeat a run elsewhere judges the namespace by, renewed while
+	// the spec runs.
+	_, err = cs.CoordinationV1().Leases(name).Create(ctx, k.Owner.Lease(time.Now()), metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "create the run's heartbeat Lease in %s", name)
 	return name
 }
 

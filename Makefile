@@ -203,12 +203,12 @@ dist: ## build kiamol-e2e for linux, macOS and Windows into dist/, with SHA256SU
 # the cluster KUBECONFIG and CONTEXT name. Wine and MinGW-w64 are installed
 # if missing (Debian, root); the Wine prefix is the cache's own.
 WINE_CLUSTER := kiamol-e2e-wine
-WINE_EXE = $(CACHE)/wine/kiamol-e2e-windows-amd64.exe
+WINE_EXE = $(CHECKOUT)/wine/kiamol-e2e-windows-amd64.exe
 WINE_KUBECONFIG = $(if $(existing),$(or $(KUBECONFIG),$(HOME)/.kube/config),$(CACHE)/$(WINE_CLUSTER).kubeconfig)
 .PHONY: wine
 wine: ## the Windows binary under Wine from a folder on C: and one on Z:, against a kind cluster of its own (EXISTING=1: yours)
 	@bash hack/wine/setup.sh
-	@mkdir -p "$(CACHE)/wine"
+	@mkdir -p "$(CHECKOUT)/wine"
 	@CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -trimpath -buildvcs=false -ldflags '$(DIST_LDFLAGS)' -o "$(WINE_EXE)" ./cmd/kiamol-e2e
 	@mkdir -p "$(ARTIFACTS)/wine"
 	$(if $(existing),,@echo "wine: the cluster $(WINE_CLUSTER), made or reused by make e2e KEEP=1 (log: $(ARTIFACTS)/wine/cluster.log)"; \
@@ -242,8 +242,11 @@ unit: lint cross ## unit tests and bad-input tests (no cluster of their own); ki
 # left and that a cluster kept under another name is untouched. They make
 # and delete clusters (named kiamol-e2e-lc-*): not part of `unit`.
 .PHONY: interrupts
-interrupts: images ## interrupt make e2e at each phase, run it side by side and with only the printed RBAC; check nothing is left or touched
-	E2E_LIFECYCLE=1 go test -count=1 -v -timeout 60m -skip '^$(KWOK_TEST)$$' ./e2e/lifecycle/
+# The reader's-seat test runs this machine's kiamol-e2e as make dist builds it.
+READER_BINARY = $(CHECKOUT)/reader/kiamol-e2e
+interrupts: images ## interrupt make e2e at each phase, run it side by side, with only the printed RBAC, from a reader's seat, on a hardened cluster; check nothing is left or touched
+	@CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '$(DIST_LDFLAGS)' -o "$(READER_BINARY)" ./cmd/kiamol-e2e
+	E2E_LIFECYCLE=1 E2E_READER_BINARY="$(READER_BINARY)" go test -count=1 -v -timeout 60m -skip '^$(KWOK_TEST)$$' ./e2e/lifecycle/
 
 # The suite against a cluster that lies: kwok's (sigs.k8s.io/kwok, built
 # from the Go module proxy), with the image build's control plane and one

@@ -243,7 +243,7 @@ func TestAReadersSeat(t *testing.T) {
 			if privileged != (tc.mode == "node") {
 				t.Errorf("header lists privileged Pods: %v, want %v", privileged, tc.mode == "node")
 			}
-			if tc.mode == "node" && !strings.HasPrefix(lines[0], "kiamol-e2e: self-healing through the node, as asked") {
+			if tc.mode == "node" && !(strings.HasPrefix(lines[0], "kiamol-e2e ") && strings.Contains(lines[0], ": self-healing through the node, as asked")) {
 				t.Errorf("the first line does not say what the opt-in will do: %q", lines[0])
 			}
 			if tc.mode != "node" && strings.Contains(out, "node-debugger") {

@@ -219,7 +219,11 @@ func TestAReadersSeat(t *testing.T) {
 			if status != tc.status || !strings.HasPrefix(lines[len(lines)-1], tc.want) {
 				t.Errorf("exit %d, closing line %q; want %d, %s\n%s", status, lines[len(lines)-1], tc.status, tc.want, tail(out, 60))
 			}
+			t.Logf("--self-heal=%s from the reader's seat: exit %d, %s", tc.mode, status, lines[len(lines)-1])
 			v := readSeatVerdict(out)
+			for _, id := range selfHealing {
+				t.Logf("  %s: %s %s", id, v[id].outcome, v[id].note)
+			}
 			if len(v) < 20 {
 				t.Fatalf("only %d claim lines in the verdict:\n%s", len(v), tail(out, 60))
 			}

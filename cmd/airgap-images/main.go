@@ -191,19 +191,36 @@ func build(ctx context.Context, repo string, flavor images.Flavor, heartbeat tim
 	if err := preflight(ctx); err != nil {
 		return err
 	}
-	if prev, err := images.ReadBuiltOf(p.cache, flavor); err == nil {
-		why := upToDate(ctx, prev, p.key)
-		if why == "" {
-			fmt.Printf("[images] air-gapped images up to date (key %s), checked in %s\n", p.key, time.Since(started).Round(time.Millisecond))
-			return nil
+	upToDateNow := func() bool {
+		prev, err := images.ReadBuiltOf(p.cache, flavor)
+		if err != nil {
+			fmt.Printf("[images] building air-gapped images: %v\n", err)
+			return false
 		}
-		fmt.Printf("[images] rebuilding: %s\n", why)
-	} else {
-		fmt.Printf("[images] building air-gapped images: %v\n", err)
+		if why := upToDate(ctx, prev, p.key); why != "" {
+			fmt.Printf("[images] rebuilding: %s\n", why)
+			return false
+		}
+		fmt.Printf("[images] air-gapped images up to date (key %s), checked in %s\n", p.key, time.Since(started).Round(time.Millisecond))
+		return true
+	}
+	if upToDateNow() {
+		return nil
 	}
 	// Only an actual build runs debootstrap; a check needs no privileges.
 	if os.Geteuid() != 0 {
 		return errors.New("building the node image runs debootstrap, which needs root: run 'make images' as root")
+	}
+	// One build at a time per cache: another's prune would take an image
+	// this one has loaded and not yet recorded. Whatever it built may be
+	// this one's, so look again once it is done.
+	unlock, waited, err := lockCache(ctx, p.cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if waited && upToDateNow() {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Join(p.cache, "logs"), 0o755); err != nil {
 		return err

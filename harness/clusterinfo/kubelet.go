@@ -3,7 +3,6 @@ package clusterinfo
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -24,13 +23,10 @@ const (
 const kubeletCall = 5 * time.Second
 
 // KubeletFacts is what a node's kubelet says of its host and runtime,
-// read through the API server (nodes/proxy: its metrics and its
-// configuration) or, failing that, from the events it posts.
+// read through the API server (nodes/proxy: its metrics) or, failing
+// that, from the events it posts.
 type KubeletFacts struct {
 	Cgroup string // CgroupV1, CgroupV2, or "" when it could not be read
-	// FailCgroupV1 is the kubelet's failCgroupV1 setting, nil when its
-	// configuration could not be read.
-	FailCgroupV1 *bool
 	// LosesSupportIn is the Kubernetes release the kubelet says the node's
 	// container runtime loses support in (it does not answer the CRI
 	// RuntimeConfig call, and the kubelet falls back to its own cgroup
@@ -41,8 +37,7 @@ type KubeletFacts struct {
 }
 
 // ReadKubelet asks the node's kubelet, through the API server, for its
-// cgroup version, its failCgroupV1 setting and what it says of its
-// runtime. A cluster that does not let this user proxy to its kubelets
+// cgroup version and what it says of its runtime. A cluster that does not let this user proxy to its kubelets
 // (nodes/proxy) still shows the cgroup v1 warning the kubelet posts on its
 // Node at start, while that event lasts.
 func ReadKubelet(ctx context.Context, cs kubernetes.Interface, node string) KubeletFacts {
@@ -60,16 +55,6 @@ func ReadKubelet(ctx context.Context, cs kubernetes.Interface, node string) Kube
 	if raw, err := call("metrics"); err == nil {
 		k.Cgroup, k.LosesSupportIn = parseKubeletMetrics(string(raw))
 		k.Source = "the kubelet's metrics"
-	}
-	if raw, err := call("configz"); err == nil {
-		var cfg struct {
-			KubeletConfig struct {
-				FailCgroupV1 *bool `json:"failCgroupV1"`
-			} `json:"kubeletconfig"`
-		}
-		if json.Unmarshal(raw, &cfg) == nil {
-			k.FailCgroupV1 = cfg.KubeletConfig.FailCgroupV1
-		}
 	}
 	if k.Cgroup == "" {
 		ctx, cancel := context.WithTimeout(ctx, kubeletCall)
@@ -114,14 +99,12 @@ func parseKubeletMetrics(text string) (cgroup, losesSupportIn string) {
 	return cgroup, losesSupportIn
 }
 
-// applyKubelet puts a kubelet's facts on its node: a kubelet of v1.35 or
-// later runs on cgroup v1 only by failCgroupV1: false, so a running one on
-// v1 shows that override even where its configuration cannot be read.
+// applyKubelet puts a kubelet's facts on its node. A kubelet of v1.35 or
+// later runs on cgroup v1 only by failCgroupV1: false, so one that runs on
+// v1 is shown with that override; an older one's false is its default.
 func (n *Node) applyKubelet(k KubeletFacts) {
 	n.Cgroup = k.Cgroup
-	if k.Cgroup == CgroupV1 && (refusesCgroupV1ByDefault(n.Kubelet) || (k.FailCgroupV1 != nil && !*k.FailCgroupV1)) {
-		n.CgroupV1Override = true
-	}
+	n.CgroupV1Override = k.Cgroup == CgroupV1 && refusesCgroupV1ByDefault(n.Kubelet)
 	if k.LosesSupportIn != "" {
 		n.Warnings = append(n.Warnings, fmt.Sprintf("the container runtime does not answer the CRI RuntimeConfig call; the kubelet uses its own cgroup driver setting and says this runtime loses support in Kubernetes %s", k.LosesSupportIn))
 	}

@@ -35,7 +35,6 @@ func TestParseKubeletMetrics(t *testing.T) {
 }
 
 func TestTheOverrideIsShownOnlyWhereItIsWhatLetsTheKubeletRun(t *testing.T) {
-	f := false
 	for _, tc := range []struct {
 		name    string
 		kubelet string
@@ -45,7 +44,6 @@ func TestTheOverrideIsShownOnlyWhereItIsWhatLetsTheKubeletRun(t *testing.T) {
 		{"v1.37 on cgroup v1: only the override lets it start", "v1.37.2", KubeletFacts{Cgroup: CgroupV1}, true},
 		{"v1.35 on cgroup v1", "v1.35.4", KubeletFacts{Cgroup: CgroupV1}, true},
 		{"v1.34 on cgroup v1: its default allows it", "v1.34.4", KubeletFacts{Cgroup: CgroupV1}, false},
-		{"v1.34 on cgroup v1, told failCgroupV1: false anyway", "v1.34.4", KubeletFacts{Cgroup: CgroupV1, FailCgroupV1: &f}, true},
 		{"v1.37 on cgroup v2", "v1.37.2", KubeletFacts{Cgroup: CgroupV2}, false},
 		{"v1.37, cgroups unknown", "v1.37.2", KubeletFacts{}, false},
 		{"k3s's version string", "v1.36.3+k3s1", KubeletFacts{Cgroup: CgroupV1}, true},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // Each bad input must end the run with exactly one line on stderr, saying
@@ -312,12 +318,26 @@ func TestDoctorPrintsTheHostsFacts(t *testing.T) {
 // which Pods it will start. Without it, nothing of the kind is said.
 func TestTheOptInToPrivilegedPodsIsSaidFirst(t *testing.T) {
 	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/version" {
-			http.NotFound(w, r)
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"major":"1","minor":"33","gitVersion":"v1.33.1+k3s1"}`))
+		switch r.URL.Path {
+		case "/version":
+			_, _ = w.Write([]byte(`{"major":"1","minor":"33","gitVersion":"v1.33.1+k3s1"}`))
+		case "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+			// A user the cluster allows everything: the access check passes.
+			body, _ := io.ReadAll(r.Body)
+			obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+			review, ok := obj.(*authorizationv1.SelfSubjectAccessReview)
+			if err != nil || !ok {
+				http.Error(w, fmt.Sprint(err), http.StatusBadRequest)
+				return
+			}
+			review.Status.Allowed = true
+			review.APIVersion, review.Kind = "authorization.k8s.io/v1", "SelfSubjectAccessReview"
+			raw, _ := runtime.Encode(scheme.Codecs.LegacyCodec(authorizationv1.SchemeGroupVersion), review)
+			_, _ = w.Write(raw)
+		default:
+			http.NotFound(w, r)
+		}
 	}))
 	defer api.Close()
 	kubeconfig := kubeconfigFor(t, api.URL)

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,5 +131,23 @@ func TestProxyBaseLayerIsACompleteTar(t *testing.T) {
 	}
 	if strings.Join(kept, ",") != "usr/lib/x86_64-linux-gnu/libnftnl.so.11,usr/sbin/iptables-nft" {
 		t.Errorf("kept %v", kept)
+	}
+}
+
+// A failed go build's own reason leads its error, not its exit status.
+func TestAGoBuildFailureLeadsWithGosReason(t *testing.T) {
+	out := "go: downloading golang.org/x/tools v0.51.0\n" +
+		"/root/go/pkg/mod/k8s.io/kubernetes@v1.38.0-beta.0/pkg/proxy/iptables/cleanup.go:28:2: sigs.k8s.io/iptables-wrappers@v1.0.0: reading https://proxy.golang.org/sigs.k8s.io/iptables-wrappers/@v/v1.0.0.zip: 403 Forbidden\n" +
+		"\tserver response: This module version is not available.\n"
+	got := goCause(out, errors.New("exit status 1"))
+	want := "sigs.k8s.io/iptables-wrappers@v1.0.0: reading https://proxy.golang.org/sigs.k8s.io/iptables-wrappers/@v/v1.0.0.zip: 403 Forbidden (/root/go/pkg/mod/k8s.io/kubernetes@v1.38.0-beta.0/pkg/proxy/iptables/cleanup.go:28:2)"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := goCause("go: downloading x v1\n", errors.New("exit status 1")); got != "exit status 1" {
+		t.Errorf("no reason printed: got %q", got)
+	}
+	if got := goCause("go: module k8s.io/kubernetes@v1.38.0-beta.0 requires go >= 1.27.0\n", errors.New("exit status 1")); got != "module k8s.io/kubernetes@v1.38.0-beta.0 requires go >= 1.27.0" {
+		t.Errorf("got %q", got)
 	}
 }

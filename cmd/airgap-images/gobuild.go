@@ -125,10 +125,30 @@ func runGoWith(ctx context.Context, toolchain, dir string, log io.Writer, args .
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = io.MultiWriter(log, &tail)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", args[0], err, lastLines(tail.String(), 15))
+		return fmt.Errorf("go %s: %s\n%s", args[0], goCause(tail.String(), err), lastLines(tail.String(), 15))
 	}
 	return nil
 }
+
+// goCause is the go command's own first error line, with where it was
+// raised after it ("pkg/x.go:28:2: module@v1: reading ...: 403 Forbidden"
+// becomes "module@v1: reading ...: 403 Forbidden (pkg/x.go:28:2)"), or
+// the exit status when it printed none: the line that says why leads.
+func goCause(output string, err error) string {
+	for _, l := range strings.Split(output, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "go: downloading ") || strings.HasPrefix(l, "go: finding ") || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if m := sourcePosition.FindStringSubmatch(l); m != nil {
+			return m[2] + " (" + m[1] + ")"
+		}
+		return strings.TrimPrefix(l, "go: ")
+	}
+	return err.Error()
+}
+
+var sourcePosition = regexp.MustCompile(`^(\S+\.go:\d+(?::\d+)?): (.+)$`)
 
 // kubernetesStaging lists the staging modules k8s.io/kubernetes replaces with
 // its own folders; the wrapper replaces each with its published release.

@@ -23,6 +23,7 @@ SELF_HEAL ?=## how self-healing reaches the node's runtime: auto (default; this 
 TIMEOUT_SCALE ?=## multiply every wait by this factor on a slow cluster, e.g. 2
 SUITE_TIMEOUT ?= 40m## bound on the whole Ginkgo run
 N ?= 10## e2e-repeat: how many runs in a row
+FAULTS ?=## faults: the ways to break the cluster, comma-separated (default all: make faults lists them)
 MATRIX ?=## matrix: the clusters to run, comma-separated (default all: kind-v1.37,kind-v1.36,kind-v1.35,kind-v1.34,docker-runtime,kind-v1.38)
 PAIRS ?= 5## bench: script/suite pairs to time
 CLUSTER_UP ?= 0## bench: also time this many make e2e runs that make their own cluster
@@ -168,6 +169,12 @@ bench: images tools ## time the suite against the chapter typed with kubectl (ha
 .PHONY: rbac
 rbac: ## print the ClusterRoles a run needs on a cluster it did not make (EXISTING=1), and how to bind them
 	@go run ./cmd/preflight -rbac
+
+# Broken on purpose, one way at a time, on a kept cluster of its own: the
+# time to each verdict and how many failing lines name the cause.
+.PHONY: faults
+faults: images tools ## break a cluster of its own one way at a time (FAULTS=mirror,...), run the suite on it, repair; table in _artifacts/faults.md
+	@go run ./hack/faults -only "$(FAULTS)" -md "$(ARTIFACTS)/faults.md"
 
 .PHONY: labels
 labels: tools ## list the suite's labels (for LABELS=)

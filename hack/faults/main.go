@@ -94,9 +94,13 @@ var faults = []fault{
 		},
 		cause: []string{"kube-scheduler"}},
 	{name: "coredns-zero", how: "kubectl -n kube-system scale deployment coredns --replicas=0",
-		breakIt: func(k kube) error { return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=0") },
-		fix:     func(k kube) error { return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=2") },
-		cause:   []string{"coredns"}},
+		breakIt: func(k kube) error {
+			return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=0")
+		},
+		fix: func(k kube) error {
+			return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=2")
+		},
+		cause: []string{"coredns"}},
 }
 
 const admissionPolicy = `apiVersion: admissionregistration.k8s.io/v1

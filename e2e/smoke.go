@@ -66,6 +66,9 @@ func (k *Suite) smoke() {
 					pods, err := k.selected(ctx, "kube-system", c.selector)
 					Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
+						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
+							Fail(fmt.Sprintf("kube-system pods %s: none, and none will come: %s", c.selector, why))
+						}
 						Skip("this cluster runs no " + c.name + " pod (" + c.selector + ") in kube-system: k3s and managed control planes run it out of sight")
 					}
 				}
@@ -77,6 +80,11 @@ func (k *Suite) smoke() {
 					var err error
 					pods, err = k.selected(ctx, "kube-system", c.selector)
 					g.Expect(err).NotTo(HaveOccurred())
+					if len(pods) == 0 {
+						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
+							StopTrying(fmt.Sprintf("kube-system pods %s: none, and none will come: %s", c.selector, why)).Now()
+						}
+					}
 					if len(pods) == 0 || !everyReady(pods) {
 						if problem := k.health.Established(ctx); problem != "" {
 							StopTrying(fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problem, diagnose.DescribePods(pods))).Now()

@@ -12,6 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
 
 	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
 )
@@ -81,9 +85,26 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 		}
 	}
 	if p.Spec.NodeName == "" {
+		looked, unschedulable := false, false
 		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
-				parts = append(parts, fmt.Sprintf("not scheduled: %s %s", c.Reason, c.Message))
+			if c.Type == corev1.PodScheduled {
+				looked = true
+				if c.Status != corev1.ConditionTrue {
+					parts = append(parts, fmt.Sprintf("not scheduled: %s %s", c.Reason, c.Message))
+					unschedulable = c.Reason == corev1.PodReasonUnschedulable
+				}
+			}
+		}
+		if !looked {
+			parts = append(parts, "no scheduler has looked at it (it has no PodScheduled condition)")
+		}
+		// The scheduler answered no, and every node says the same by its
+		// own spec: the scheduler looks again only when a node changes, and
+		// none has since the refusal was first seen.
+		if unschedulable {
+			if why, stands := h.refusedEverywhere(ctx, p); why != "" {
+				parts = append(parts, why)
+				final = final || stands
 			}
 		}
 		if ControllerDown(cluster, "kube-scheduler") || strings.Contains(cluster, "NotReady") {
@@ -351,4 +372,78 @@ func refusedByPolicy(msg string) bool {
 	}
 	return strings.Contains(m, "forbidden") || strings.Contains(m, "denied") || strings.Contains(m, "admission webhook") ||
 		strings.Contains(m, "violates podsecurity") || strings.Contains(m, "exceeded quota")
+}
+
+// refusalStands: how long every node must refuse a Pod, unchanged, before
+// the scheduler's Unschedulable is its answer rather than a moment's (a
+// node's not-ready or pressure taint comes and goes within seconds).
+const refusalStands = 15 * time.Second
+
+// refusedEverywhere says that every node refuses the Pod by its own spec:
+// cordoned, or tainted NoSchedule or NoExecute with a taint the Pod does
+// not tolerate (the scheduler's TaintToleration and NodeUnschedulable
+// rules, read off the nodes). stands says the same refusal has held for
+// refusalStands, so no node has changed in that time. "" when some node
+// would take the Pod, or the nodes cannot be listed.
+func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why string, stands bool) {
+	nodes, err := h.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		return "", false
+	}
+	var refusals []string
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		if n.Spec.Unschedulable {
+			refusals = append(refusals, "node "+n.Name+" is cordoned")
+			continue
+		}
+		taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, p.Spec.Tolerations, func(t *corev1.Taint) bool {
+			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+		}, true)
+		if !untolerated {
+			return "", false
+		}
+		refusals = append(refusals, "node "+n.Name+" has taint "+taint.ToString())
+	}
+	sort.Strings(refusals)
+	key := string(p.UID) + "|" + strings.Join(refusals, ",")
+	h.mu.Lock()
+	first, seen := h.refusals[key]
+	if !seen {
+		first = h.now()
+		h.refusals[key] = first
+	}
+	held := h.now().Sub(first)
+	h.mu.Unlock()
+	why = "every node refuses it: " + strings.Join(refusals, ", ") + " (the Pod tolerates none of them)"
+	if held >= refusalStands {
+		why += fmt.Sprintf("; unchanged for %s", roundAge(held))
+	}
+	return why, held >= refusalStands
+}
+
+// ScaledToZero says why no Pod that selector picks will come in ns: every
+// Deployment whose Pods it would pick asks for zero replicas (kubectl scale
+// --replicas=0), so its controller makes none however long one waits. ""
+// when some Deployment asks for Pods, or none makes such Pods at all.
+func ScaledToZero(ctx context.Context, cs kubernetes.Interface, ns, selector string) string {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return ""
+	}
+	list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return ""
+	}
+	var zero []string
+	for _, d := range list.Items {
+		if !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			continue
+		}
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+			return ""
+		}
+		zero = append(zero, fmt.Sprintf("deployment %s/%s is scaled to zero (spec.replicas 0): its controller makes no Pods", ns, d.Name))
+	}
+	return strings.Join(zero, "; ")
 }

@@ -32,6 +32,9 @@ type Health struct {
 	leases map[string]leaseSeen
 	cached string
 	at     time.Time
+	// refusals: when each Pod's refusal by every node was first seen,
+	// keyed by the Pod and the refusal (see refusedEverywhere).
+	refusals map[string]time.Time
 }
 
 // leaseSeen is a lease's renew time and when the suite first saw it:
@@ -46,10 +49,13 @@ type leaseSeen struct {
 const (
 	// nodeNotReadyFor: a node NotReady this long is not starting up.
 	nodeNotReadyFor = time.Minute
-	// leaseStaleFor: a leader lease unrenewed this long (the leaders renew
-	// every 2 s and give up after 10) means no leader: kube-controller-
-	// manager or kube-scheduler is gone or restarting again and again.
-	leaseStaleFor = 90 * time.Second
+	// leaseStaleFor: a leader lease unrenewed this long means no leader:
+	// kube-controller-manager or kube-scheduler is gone or restarting again
+	// and again. The leaders renew every 2 s and give up after 10; a lease
+	// unrenewed past its own duration (15 s for both) is free for any
+	// candidate to take, so a restarted leader holds it again within about
+	// that. Twice the lease's duration, and never less than this.
+	leaseStaleFor = 30 * time.Second
 	// leaseAncient: a lease already this old at first sight is stale
 	// without waiting, whatever the clocks' skew.
 	leaseAncient = 5 * time.Minute
@@ -62,7 +68,7 @@ var Controllers = []string{"kube-controller-manager", "kube-scheduler"}
 
 // NewHealth watches cs.
 func NewHealth(cs kubernetes.Interface) *Health {
-	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}}
+	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}, refusals: map[string]time.Time{}}
 }
 
 // Established is what is certainly wrong with the cluster right now, in
@@ -153,7 +159,11 @@ func (h *Health) leaseProblem(ctx context.Context, name string, now, clusterNow 
 		// By the cluster's own clock: no skew with this machine's.
 		age = clusterNow.Sub(renew)
 	}
-	if watched >= leaseStaleFor || (!clusterNow.IsZero() && age >= leaseStaleFor) || now.Sub(renew) >= leaseAncient {
+	stale := leaseStaleFor
+	if d := l.Spec.LeaseDurationSeconds; d != nil && 2*time.Duration(*d)*time.Second > stale {
+		stale = 2 * time.Duration(*d) * time.Second
+	}
+	if watched >= stale || (!clusterNow.IsZero() && age >= stale) || now.Sub(renew) >= leaseAncient {
 		return fmt.Sprintf("%s is not running: its leader lease kube-system/%s was last renewed %s ago", name, name, roundAge(max(age, watched)))
 	}
 	return ""

@@ -324,3 +324,97 @@ func TestAPodReadyWithNoContainerIsNot(t *testing.T) {
 		t.Errorf("deployment on kwok: %+v", c)
 	}
 }
+
+// Every node tainted so that nothing fits: the scheduler's Unschedulable
+// is an answer once the same refusal has stood unchanged; before that, and
+// when one node would take the Pod, it is not.
+func TestUnschedulableStands(t *testing.T) {
+	ctx := context.Background()
+	tainted := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+	tainted.Spec.Taints = []corev1.Taint{{Key: "kiamol-e2e/faults", Value: "on-purpose", Effect: corev1.TaintEffectNoSchedule}}
+	cordoned := node("n2", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+	cordoned.Spec.Unschedulable = true
+	p := pod("ns", "p", "", nil)
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable",
+		Message: "0/2 nodes are available: 1 node(s) had untolerated taint(s), 1 node(s) were unschedulable."}}
+
+	h, c, _ := newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
+	first := h.Pod(ctx, p)
+	if first.Final || !strings.HasPrefix(first.Why, "not scheduled: Unschedulable 0/2 nodes are available") ||
+		!strings.Contains(first.Why, "every node refuses it: node n1 has taint kiamol-e2e/faults=on-purpose:NoSchedule, node n2 is cordoned") {
+		t.Fatalf("first sight: %+v", first)
+	}
+	c.now = c.now.Add(refusalStands)
+	if got := h.Pod(ctx, p); !got.Final || !strings.Contains(got.Why, "unchanged for 15s") {
+		t.Errorf("after %s unchanged: %+v", refusalStands, got)
+	}
+
+	// A Pod that tolerates the taint fits n1: the refusal is the
+	// scheduler's moment, not the nodes' answer.
+	tolerant := p.DeepCopy()
+	tolerant.Spec.Tolerations = []corev1.Toleration{{Key: "kiamol-e2e/faults", Operator: corev1.TolerationOpExists}}
+	h, c, _ = newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
+	h.Pod(ctx, tolerant)
+	c.now = c.now.Add(refusalStands + time.Second)
+	if got := h.Pod(ctx, tolerant); got.Final || strings.Contains(got.Why, "every node refuses it") {
+		t.Errorf("a node takes it: %+v", got)
+	}
+	// The taint changed (another key): a new refusal, seen anew.
+	h, c, cs := newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
+	h.Pod(ctx, p)
+	c.now = c.now.Add(refusalStands - time.Second)
+	tainted2 := tainted.DeepCopy()
+	tainted2.Spec.Taints[0].Key = "other"
+	if _, err := cs.CoreV1().Nodes().Update(ctx, tainted2, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.now = c.now.Add(2 * time.Second)
+	if got := h.Pod(ctx, p); got.Final {
+		t.Errorf("a node changed within %s: %+v", refusalStands, got)
+	}
+}
+
+// A Pod no scheduler has looked at, while kube-scheduler's lease has gone
+// unrenewed for twice its duration: final, naming both; while the lease is
+// renewed, a wait.
+func TestNoSchedulerLooks(t *testing.T) {
+	ctx := context.Background()
+	healthy := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+	fifteen := int32(15)
+	sched := lease("kube-scheduler", t0)
+	sched.Spec.LeaseDurationSeconds = &fifteen
+	p := pod("ns", "p", "", nil)
+
+	h, c, _ := newTestHealth(healthy, sched)
+	if got := h.Pod(ctx, p); got.Final || !strings.Contains(got.Why, "no scheduler has looked at it") {
+		t.Fatalf("lease fresh: %+v", got)
+	}
+	c.now = c.now.Add(2*15*time.Second - time.Second)
+	if got := h.Pod(ctx, p); got.Final {
+		t.Errorf("before twice the lease's duration: %+v", got)
+	}
+	c.now = c.now.Add(cacheFor + time.Second)
+	got := h.Pod(ctx, p)
+	if !got.Final || !strings.HasPrefix(got.Why, "cluster: kube-scheduler is not running") || !strings.Contains(got.Why, "no scheduler has looked at it") {
+		t.Errorf("lease unrenewed for twice its duration: %+v", got)
+	}
+}
+
+// CoreDNS scaled to zero: its Pods will never come, said at once; scaled
+// to two, or with no Deployment making such Pods, nothing to say.
+func TestScaledToZero(t *testing.T) {
+	ctx := context.Background()
+	dns := func(replicas int32) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "coredns"},
+			Spec: appsv1.DeploymentSpec{Replicas: &replicas, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"k8s-app": "kube-dns"}}}}}
+	}
+	if got := ScaledToZero(ctx, fake.NewClientset(dns(0)), "kube-system", "k8s-app=kube-dns"); got != "deployment kube-system/coredns is scaled to zero (spec.replicas 0): its controller makes no Pods" {
+		t.Errorf("zero: %q", got)
+	}
+	if got := ScaledToZero(ctx, fake.NewClientset(dns(2)), "kube-system", "k8s-app=kube-dns"); got != "" {
+		t.Errorf("two: %q", got)
+	}
+	if got := ScaledToZero(ctx, fake.NewClientset(dns(0)), "kube-system", "component=kube-scheduler"); got != "" {
+		t.Errorf("another selector: %q", got)
+	}
+}

@@ -409,10 +409,6 @@ func (c *Cluster) configInput() ConfigInput {
 	return in
 }
 
-// CgroupV1Override says the cluster's kubelets run on this cgroup v1 host
-// only because the suite told them to (failCgroupV1: false).
-func (c *Cluster) CgroupV1Override() bool { return c.configInput().CgroupV1Override() }
-
 func orDefault(s, d string) string {
 	if s == "" {
 		return d

@@ -152,12 +152,6 @@ func (in *Inputs) Describe() string {
 	return strings.Join(parts, "; ")
 }
 
-// Substituted says whether the run ran anything but the book's own
-// manifests and images.
-func (in *Inputs) Substituted() bool {
-	return in != nil && (in.Manifests != "" || len(in.ReplaceImages) > 0)
-}
-
 // Node is one node's platform as the kubelet reports it.
 type Node struct {
 	Name    string `json:"name"`

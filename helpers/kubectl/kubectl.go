@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -328,9 +327,3 @@ func Line(args ...string) string {
 
 // structuredErr is the err="..." field of a klog structured line.
 var structuredErr = regexp.MustCompile(`\berr="((?:[^"\\]|\\.)*)"`)
-
-// IsExit says whether err is a command that ran and exited with code.
-func IsExit(err error, code int) bool {
-	var e *Error
-	return errors.As(err, &e) && e.ExitCode == code
-}

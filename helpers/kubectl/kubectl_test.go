@@ -2,6 +2,7 @@ package kubectl
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,8 +74,9 @@ func TestRunErrorLeadsWithKubectlsWords(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error\n got %s\nwant %s", err, want)
 	}
-	if !IsExit(err, 1) {
-		t.Errorf("IsExit(1) false for %v", err)
+	var e *Error
+	if !errors.As(err, &e) || e.ExitCode != 1 {
+		t.Errorf("not an exit 1: %v", err)
 	}
 }
 

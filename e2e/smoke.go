@@ -45,8 +45,8 @@ func (k *Suite) smoke() {
 					}
 				}
 				if len(notReady) > 0 {
-					if problem := k.health.Established(ctx); problem != "" {
-						StopTrying("cluster: " + problem).Now()
+					if problems := k.health.Established(ctx); len(problems) > 0 {
+						StopTrying("cluster: " + problems.String()).Now()
 					}
 				}
 				return notReady
@@ -86,8 +86,8 @@ func (k *Suite) smoke() {
 						}
 					}
 					if len(pods) == 0 || !everyReady(pods) {
-						if problem := k.health.Established(ctx); problem != "" {
-							StopTrying(fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problem, diagnose.DescribePods(pods))).Now()
+						if problems := k.health.Established(ctx); len(problems) > 0 {
+							StopTrying(fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problems, diagnose.DescribePods(pods))).Now()
 						}
 					}
 					return pods

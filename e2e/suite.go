@@ -151,7 +151,7 @@ func (k *Suite) setUp() {
 		// claim that then fails will say so too, and stop waiting early.
 		// Only an established problem is worth a "cluster broken" line: a
 		// node that is NotReady for a moment is not one.
-		info.Health = k.health.Established(ctx)
+		info.Health = k.health.Established(ctx).String()
 		if info.Health != "" {
 			AddReportEntry(clusterinfo.HealthEntryName, info.Health, ReportEntryVisibilityAlways)
 		}
@@ -212,7 +212,7 @@ func (k *Suite) newHealth() *diagnose.Health {
 	h := diagnose.NewHealth(k.client)
 	if k.run.Own && k.run.Mode == images.Airgap {
 		registry := cluster.NamesFor(k.run.ClusterName).Registry
-		h.Extra = func(ctx context.Context) string {
+		h.Registry = func(ctx context.Context) string {
 			state, err := docker.Run(ctx, "inspect", "--format", "{{.State.Status}}", registry)
 			if err != nil || state != "running" {
 				return fmt.Sprintf("the local registry %s is not running (%s): no image can be pulled", registry, strings.TrimSpace(state+" "+errText(err)))

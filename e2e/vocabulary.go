@@ -116,7 +116,7 @@ func (k *Suite) unlessBroken(what string, cond func(context.Context) (bool, erro
 		if ok, err := cond(ctx); err == nil && ok {
 			return true, nil
 		}
-		if broken := k.health.Established(ctx); broken != "" {
+		if broken := k.health.Established(ctx); len(broken) > 0 {
 			return false, final{fmt.Sprintf("%s: cluster: %s", what, broken)}
 		}
 		return false, nil

@@ -58,7 +58,7 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 
 	// A Pod waiting for its images while the registry is gone will wait
 	// for ever: the chapter's images are untagged, so always pulled.
-	if strings.Contains(cluster, "registry") && p.Spec.NodeName != "" && p.Status.Phase == corev1.PodPending {
+	if cluster.Has(RegistryDown, "") && p.Spec.NodeName != "" && p.Status.Phase == corev1.PodPending {
 		final = true
 	}
 	// The kubelet's own words first: they name images, crashes, configs.
@@ -77,7 +77,7 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 					line = fmt.Sprintf("container %s cannot pull %s: %s (%s: the same failure %d times, before and after the kubelet's back-off)",
 						cs.Name, imageOf(p, cs), PullCause(msg), w.Reason, n)
 				}
-				if strings.Contains(cluster, "registry") {
+				if cluster.Has(RegistryDown, "") {
 					final = true
 				}
 			}
@@ -107,13 +107,13 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 				final = final || stands
 			}
 		}
-		if ControllerDown(cluster, "kube-scheduler") || strings.Contains(cluster, "NotReady") {
+		if cluster.Has(NoLeader, "kube-scheduler") || cluster.Has(NodeDown, "") {
 			final = true
 		}
 	} else if n := node; n != nil {
 		if nr := NodeNotReady(n); nr != "" {
 			parts = append(parts, "its "+nr)
-			if strings.Contains(cluster, "node "+n.Name+" NotReady") {
+			if cluster.Has(NodeDown, n.Name) {
 				final = true
 			}
 		}
@@ -125,7 +125,7 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 			e = fmt.Sprintf("kube-controller-manager has not published configmap kube-root-ca.crt into namespace %s (it does so for every namespace as it is made), so the Pod's service-account volume cannot mount (FailedMount)", p.Namespace)
 		}
 		parts = append(parts, e)
-		if ControllerDown(cluster, "kube-controller-manager") {
+		if cluster.Has(NoLeader, "kube-controller-manager") {
 			// e.g. configmap kube-root-ca.crt, which that controller
 			// publishes into every namespace, will never come
 			final = true
@@ -136,8 +136,8 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 	} else {
 		parts = append(parts, fmt.Sprintf("pod %s/%s phase=%s", p.Namespace, p.Name, p.Status.Phase))
 	}
-	if cluster != "" {
-		parts = append([]string{"cluster: " + cluster}, parts...)
+	if len(cluster) > 0 {
+		parts = append([]string{"cluster: " + cluster.String()}, parts...)
 	}
 	if lead != "" {
 		parts = append([]string{lead}, parts...)
@@ -251,12 +251,12 @@ func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
 	cluster := h.Established(ctx)
 	if d.Status.ObservedGeneration < d.Generation {
 		why := "no Deployment controller (kube-controller-manager runs it) has acted on it"
-		if ControllerDown(cluster, "kube-controller-manager") {
-			return Cause{Why: "cluster: " + cluster + "; " + why + "; " + state, Final: true}
+		if cluster.Has(NoLeader, "kube-controller-manager") {
+			return Cause{Why: "cluster: " + cluster.String() + "; " + why + "; " + state, Final: true}
 		}
 		why += " yet"
-		if cluster != "" {
-			why = "cluster: " + cluster + "; " + why
+		if len(cluster) > 0 {
+			why = "cluster: " + cluster.String() + "; " + why
 		}
 		return Cause{Why: why + "; " + state}
 	}
@@ -264,8 +264,8 @@ func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
 	// could not make them (admission, quota, Pod Security, a service
 	// account), which the Deployment's own status does not.
 	if why, final := replicaSetFailure(ctx, h, d); why != "" {
-		if cluster != "" {
-			why = "cluster: " + cluster + "; " + why
+		if len(cluster) > 0 {
+			why = "cluster: " + cluster.String() + "; " + why
 		}
 		return Cause{Why: why + "; " + state, Final: final}
 	}
@@ -275,10 +275,10 @@ func (h *Health) Deployment(ctx context.Context, ns, name string) Cause {
 		return c
 	}
 	why := state
-	if cluster != "" {
-		why = "cluster: " + cluster + "; " + why
+	if len(cluster) > 0 {
+		why = "cluster: " + cluster.String() + "; " + why
 	}
-	return Cause{Why: why, Final: ControllerDown(cluster, "kube-controller-manager")}
+	return Cause{Why: why, Final: cluster.Has(NoLeader, "kube-controller-manager")}
 }
 
 // notReadyPod is one of the Deployment's Pods that is not Running and

@@ -24,13 +24,13 @@ import (
 type Health struct {
 	cs  kubernetes.Interface
 	now func() time.Time
-	// Extra checks what only the harness can see (the local registry's
-	// container); it returns "" when all is well.
-	Extra func(context.Context) string
+	// Registry checks what only the harness can see, the local registry's
+	// container: it says why no image can be pulled, "" when all is well.
+	Registry func(context.Context) string
 
 	mu     sync.Mutex
 	leases map[string]leaseSeen
-	cached string
+	cached Problems
 	at     time.Time
 	// refusals: when each Pod's refusal by every node was first seen,
 	// keyed by the Pod and the refusal (see refusedEverywhere).
@@ -71,38 +71,81 @@ func NewHealth(cs kubernetes.Interface) *Health {
 	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}, refusals: map[string]time.Time{}}
 }
 
-// Established is what is certainly wrong with the cluster right now, in
-// one line ("" when nothing is): every NotReady node with its own condition
-// message, every controller without a leader.
-func (h *Health) Established(ctx context.Context) string {
+// ProblemKind is which layer of the cluster a Problem is in.
+type ProblemKind int
+
+const (
+	// NodeDown: a node stopped reporting, or has been NotReady a while.
+	NodeDown ProblemKind = iota + 1
+	// NoLeader: a control-plane controller holds no leader lease.
+	NoLeader
+	// RegistryDown: the suite's local registry is not running.
+	RegistryDown
+)
+
+// Problem is one thing certainly wrong with the cluster: its kind, the
+// node or controller it is about, and the line that says it.
+type Problem struct {
+	Kind ProblemKind
+	Name string
+	Text string
+}
+
+// Problems is what is certainly wrong with the cluster, sorted by text;
+// empty when nothing is. Decisions read its fields; String is for people.
+type Problems []Problem
+
+// String is every problem's line, joined: "" when there are none.
+func (ps Problems) String() string {
+	texts := make([]string, len(ps))
+	for i, p := range ps {
+		texts[i] = p.Text
+	}
+	return strings.Join(texts, "; ")
+}
+
+// Has says whether a problem of that kind is about name ("" for any).
+func (ps Problems) Has(kind ProblemKind, name string) bool {
+	for _, p := range ps {
+		if p.Kind == kind && (name == "" || p.Name == name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Established is what is certainly wrong with the cluster right now (none
+// when nothing is): every NotReady node with its own condition message,
+// every controller without a leader, the local registry gone.
+func (h *Health) Established(ctx context.Context) Problems {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
 	if !h.at.IsZero() && now.Sub(h.at) < cacheFor {
 		return h.cached
 	}
-	var problems []string
+	var problems Problems
 	if nodes, err := h.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
 		for i := range nodes.Items {
 			if p := nodeProblem(&nodes.Items[i], now); p != "" {
-				problems = append(problems, p)
+				problems = append(problems, Problem{Kind: NodeDown, Name: nodes.Items[i].Name, Text: p})
 			}
 		}
 	}
 	clusterNow := h.clusterNow(ctx)
 	for _, name := range Controllers {
 		if p := h.leaseProblem(ctx, name, now, clusterNow); p != "" {
-			problems = append(problems, p)
+			problems = append(problems, Problem{Kind: NoLeader, Name: name, Text: p})
 		}
 	}
-	if h.Extra != nil {
-		if p := h.Extra(ctx); p != "" {
-			problems = append(problems, p)
+	if h.Registry != nil {
+		if p := h.Registry(ctx); p != "" {
+			problems = append(problems, Problem{Kind: RegistryDown, Text: p})
 		}
 	}
-	sort.Strings(problems)
-	h.cached, h.at = strings.Join(problems, "; "), now
-	return h.cached
+	sort.Slice(problems, func(i, j int) bool { return problems[i].Text < problems[j].Text })
+	h.cached, h.at = problems, now
+	return problems
 }
 
 // nodeProblem says a node is certainly not Ready: its kubelet stopped
@@ -201,10 +244,4 @@ func roundAge(d time.Duration) time.Duration {
 		return d.Round(time.Second)
 	}
 	return d.Round(100 * time.Millisecond)
-}
-
-// ControllerDown says, from the established problems, whether the named
-// controller has no leader.
-func ControllerDown(problem, name string) bool {
-	return strings.Contains(problem, name+" is not running")
 }

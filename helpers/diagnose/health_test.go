@@ -45,7 +45,7 @@ func TestEstablishedOnAHealthyCluster(t *testing.T) {
 		node("n1", corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status", t0.Add(-time.Hour)),
 		lease("kube-controller-manager", t0.Add(-time.Second)), lease("kube-scheduler", t0.Add(-2*time.Second)),
 	)
-	if p := h.Established(context.Background()); p != "" {
+	if p := h.Established(context.Background()).String(); p != "" {
 		t.Fatalf("healthy cluster: %q", p)
 	}
 	// A lease that keeps being renewed is never stale, however long we watch.
@@ -55,7 +55,7 @@ func TestEstablishedOnAHealthyCluster(t *testing.T) {
 		_, _ = h.cs.CoordinationV1().Leases("kube-system").Create(context.Background(), lease("kube-scheduler", c.now.Add(-time.Second)), metav1.CreateOptions{})
 		_ = h.cs.CoordinationV1().Leases("kube-system").Delete(context.Background(), "kube-controller-manager", metav1.DeleteOptions{})
 		_, _ = h.cs.CoordinationV1().Leases("kube-system").Create(context.Background(), lease("kube-controller-manager", c.now.Add(-time.Second)), metav1.CreateOptions{})
-		if p := h.Established(context.Background()); p != "" {
+		if p := h.Established(context.Background()).String(); p != "" {
 			t.Fatalf("renewed leases, minute %d: %q", i, p)
 		}
 	}
@@ -74,7 +74,7 @@ func TestEstablishedNodes(t *testing.T) {
 		{"just started, not Ready yet", node("n1", corev1.ConditionFalse, "KubeletNotReady", "container runtime network not ready", t0.Add(-5*time.Second)), ""},
 	} {
 		h, _, _ := newTestHealth(tc.node)
-		if got := h.Established(context.Background()); got != tc.want {
+		if got := h.Established(context.Background()).String(); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -83,26 +83,26 @@ func TestEstablishedNodes(t *testing.T) {
 func TestEstablishedControllers(t *testing.T) {
 	// Already ancient at first sight: stale at once.
 	h, _, _ := newTestHealth(lease("kube-controller-manager", t0.Add(-10*time.Minute)), lease("kube-scheduler", t0))
-	if p := h.Established(context.Background()); !ControllerDown(p, "kube-controller-manager") || ControllerDown(p, "kube-scheduler") {
+	if p := h.Established(context.Background()); !p.Has(NoLeader, "kube-controller-manager") || p.Has(NoLeader, "kube-scheduler") {
 		t.Errorf("ancient lease: %q", p)
 	}
 	// Recent but never renewed while watched: stale after leaseStaleFor,
 	// whatever this machine's clock says of its age.
 	h, c, _ := newTestHealth(lease("kube-scheduler", t0.Add(time.Hour))) // the cluster's clock is an hour ahead
-	if p := h.Established(context.Background()); p != "" {
+	if p := h.Established(context.Background()).String(); p != "" {
 		t.Fatalf("first sight: %q", p)
 	}
 	c.now = c.now.Add(leaseStaleFor - time.Second)
-	if p := h.Established(context.Background()); p != "" {
+	if p := h.Established(context.Background()).String(); p != "" {
 		t.Fatalf("before the threshold: %q", p)
 	}
 	c.now = c.now.Add(cacheFor + time.Second) // past the threshold, and past the cache
-	if p := h.Established(context.Background()); !ControllerDown(p, "kube-scheduler") {
+	if p := h.Established(context.Background()); !p.Has(NoLeader, "kube-scheduler") {
 		t.Errorf("unrenewed for %s: %q", leaseStaleFor, p)
 	}
 	// No lease at all (a managed control plane): nothing to say.
 	h, _, _ = newTestHealth()
-	if p := h.Established(context.Background()); p != "" {
+	if p := h.Established(context.Background()).String(); p != "" {
 		t.Errorf("no leases: %q", p)
 	}
 }
@@ -225,7 +225,7 @@ func TestEstablishedByTheClustersClock(t *testing.T) {
 	api.Labels = map[string]string{"apiserver.kubernetes.io/identity": "kube-apiserver"}
 	h, _, _ := newTestHealth(api, lease("kube-controller-manager", t0.Add(skew-2*time.Minute)), lease("kube-scheduler", t0.Add(skew-time.Second)))
 	p := h.Established(context.Background())
-	if !ControllerDown(p, "kube-controller-manager") || ControllerDown(p, "kube-scheduler") {
+	if !p.Has(NoLeader, "kube-controller-manager") || p.Has(NoLeader, "kube-scheduler") {
 		t.Errorf("%q", p)
 	}
 }

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -70,15 +71,29 @@ func run(pairs, clusterUp int, mdPath string) error {
 	// none always follows the same other.
 	times := map[string][]time.Duration{}
 	cmds := [][]string{script, suite, waiting}
+	// Each suite run's report, kept to draw the median run's timeline.
+	type suiteRun struct {
+		report     string
+		start, end time.Time
+	}
+	var suiteRuns []suiteRun
+	artifacts := cmp.Or(os.Getenv("E2E_ARTIFACTS"), "_artifacts")
 	for i := 0; i < pairs; i++ {
 		for j := range cmds {
 			cmd := cmds[(i+j)%len(cmds)]
+			start := time.Now()
 			d, err := timed(cmd...)
 			if err != nil {
 				return fmt.Errorf("round %d: %w", i+1, err)
 			}
 			times[name(cmd)] = append(times[name(cmd)], d)
 			fmt.Printf("bench: round %d: %s %.1fs\n", i+1, name(cmd), d.Seconds())
+			if name(cmd) == name(suite) {
+				kept := filepath.Join(artifacts, fmt.Sprintf("bench-report-%d.json", i+1))
+				if raw, err := os.ReadFile(filepath.Join(artifacts, "report.json")); err == nil && os.WriteFile(kept, raw, 0o644) == nil {
+					suiteRuns = append(suiteRuns, suiteRun{kept, start, start.Add(d)})
+				}
+			}
 		}
 	}
 	scriptTimes, suiteTimes, waitingTimes := times[name(script)], times[name(suite)], times[name(waiting)]
@@ -94,6 +109,19 @@ func run(pairs, clusterUp int, mdPath string) error {
 	}
 
 	md := table(machine, scriptTimes, waitingTimes, suiteTimes, up)
+	if len(suiteRuns) > 0 {
+		// The run whose time is the median's (the lower of the two middle
+		// ones when even), drawn from its own report.
+		sort.Slice(suiteRuns, func(i, j int) bool {
+			return suiteRuns[i].end.Sub(suiteRuns[i].start) < suiteRuns[j].end.Sub(suiteRuns[j].start)
+		})
+		m := suiteRuns[(len(suiteRuns)-1)/2]
+		if tl, err := timeline(m.report, m.start, m.end); err == nil {
+			md += fmt.Sprintf("\nWhere the median suite run's %.1f s went (`%s`):\n\n%s", m.end.Sub(m.start).Seconds(), m.report, tl)
+		} else {
+			md += "\nno timeline: " + err.Error() + "\n"
+		}
+	}
 	fmt.Print(md)
 	if mdPath != "" {
 		_ = os.MkdirAll(filepath.Dir(mdPath), 0o755)

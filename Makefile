@@ -79,8 +79,9 @@ KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/compon
 # a binary in e2e/ on every run, and two runs at once would share it.
 SUITE_BIN = $(CHECKOUT)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER))$(if $(K8S_VERSION),-$(K8S_VERSION)))$(if $(existing),-existing)/e2e.test
 
-GINKGO_RUN_FLAGS = -p --procs=$(PROCS) --randomize-all --fail-on-pending --fail-on-empty \
-	--timeout=$(SUITE_TIMEOUT) --grace-period=45s --poll-progress-after=120s --poll-progress-interval=60s \
+# The flags every run gives Ginkgo, shared with the kiamol-e2e binary
+# (harness/ginkgoflags); a later --timeout wins over the shared one.
+GINKGO_RUN_FLAGS = $(shell cat harness/ginkgoflags/flags.txt) --procs=$(PROCS) --timeout=$(SUITE_TIMEOUT) \
 	$(if $(LABELS),--label-filter='$(LABELS)')
 GINKGO_FLAGS = $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml
 

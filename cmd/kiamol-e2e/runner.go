@@ -24,6 +24,7 @@ import (
 	"github.com/onsi/ginkgo/v2/ginkgo/run"
 
 	"github.com/kiamol-e2e/kiamol-e2e/e2e"
+	"github.com/kiamol-e2e/kiamol-e2e/harness/ginkgoflags"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
@@ -144,9 +145,9 @@ func runner(args []string) int {
 	fmt.Printf("kiamol-e2e %s: checking the %s\n", version, strings.TrimPrefix(said.Cluster, "existing "))
 	_ = os.Remove(filepath.Join(reports, "report.json"))
 
-	ginkgoArgs := []string{"-p", "--procs=" + strconv.Itoa(*procs), "--randomize-all", "--fail-on-pending", "--fail-on-empty",
-		"--timeout=40m", "--grace-period=45s", "--silence-skips",
-		"--output-dir=" + reports, "--json-report=report.json", "--junit-report=junit.xml"}
+	// Its own lines say what was skipped and why: Ginkgo's need not.
+	ginkgoArgs := append(ginkgoflags.Common(), "--procs="+strconv.Itoa(*procs), "--silence-skips",
+		"--output-dir="+reports, "--json-report=report.json", "--junit-report=junit.xml")
 	if *labels != "" {
 		ginkgoArgs = append(ginkgoArgs, "--label-filter="+*labels)
 	}

@@ -176,7 +176,12 @@ func grant(t *testing.T, admin, bin, prefix string) *grants {
 	if err != nil {
 		t.Fatalf("kiamol-e2e rbac: %v", err)
 	}
-	apply := exec.Command(filepath.Join(cacheDir(t), "bin", "kubectl"), "--kubeconfig", admin, "apply", "-f", "-")
+	// The checkout's kubectl, which make exports (each checkout has its own).
+	kubectl := os.Getenv("E2E_KUBECTL")
+	if kubectl == "" {
+		t.Fatal("E2E_KUBECTL names no kubectl: run this test through make interrupts")
+	}
+	apply := exec.Command(kubectl, "--kubeconfig", admin, "apply", "-f", "-")
 	apply.Stdin = bytes.NewReader(printed)
 	if out, err := apply.CombinedOutput(); err != nil {
 		t.Fatalf("kiamol-e2e rbac | kubectl apply -f -: %v\n%s", err, out)

@@ -103,7 +103,9 @@ func (h *Health) Pod(ctx context.Context, p *corev1.Pod) Cause {
 		// none has since the refusal was first seen.
 		if unschedulable {
 			if why, stands := h.refusedEverywhere(ctx, p); why != "" {
-				parts = append(parts, why)
+				// The nodes' refusal is the cause; the scheduler's
+				// words follow it.
+				parts = append([]string{why}, parts...)
 				final = final || stands
 			}
 		}
@@ -382,19 +384,23 @@ const refusalStands = 15 * time.Second
 // refusedEverywhere says that every node refuses the Pod by its own spec:
 // cordoned, or tainted NoSchedule or NoExecute with a taint the Pod does
 // not tolerate (the scheduler's TaintToleration and NodeUnschedulable
-// rules, read off the nodes). stands says the same refusal has held for
-// refusalStands, so no node has changed in that time. "" when some node
-// would take the Pod, or the nodes cannot be listed.
+// rules, read off the nodes). stands says the same refusal, of Pods that
+// tolerate what this one does, has held for refusalStands: no node has
+// changed in that time. Keyed by the tolerations rather than the Pod, a
+// second Pod of the same kind is answered by what the first one saw. ""
+// when some node would take the Pod, or the nodes cannot be listed.
 func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why string, stands bool) {
 	nodes, err := h.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) == 0 {
 		return "", false
 	}
 	var refusals []string
+	tainted, cordoned := 0, 0
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		if n.Spec.Unschedulable {
 			refusals = append(refusals, "node "+n.Name+" is cordoned")
+			cordoned++
 			continue
 		}
 		taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, p.Spec.Tolerations, func(t *corev1.Taint) bool {
@@ -404,9 +410,15 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 			return "", false
 		}
 		refusals = append(refusals, "node "+n.Name+" has taint "+taint.ToString())
+		tainted++
 	}
 	sort.Strings(refusals)
-	key := string(p.UID) + "|" + strings.Join(refusals, ",")
+	tolerations := make([]string, len(p.Spec.Tolerations))
+	for i, t := range p.Spec.Tolerations {
+		tolerations[i] = fmt.Sprintf("%s/%s/%s/%s", t.Key, t.Operator, t.Value, t.Effect)
+	}
+	sort.Strings(tolerations)
+	key := strings.Join(refusals, ",") + "|" + strings.Join(tolerations, ",")
 	h.mu.Lock()
 	first, seen := h.refusals[key]
 	if !seen {
@@ -415,9 +427,16 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 	}
 	held := h.now().Sub(first)
 	h.mu.Unlock()
-	why = "every node refuses it: " + strings.Join(refusals, ", ") + " (the Pod tolerates none of them)"
+	lead := "every node cordoned or with an untolerated taint"
+	switch {
+	case cordoned == 0:
+		lead = "untolerated taint on every node"
+	case tainted == 0:
+		lead = "every node cordoned"
+	}
+	why = lead + ": " + strings.Join(refusals, ", ")
 	if held >= refusalStands {
-		why += fmt.Sprintf("; unchanged for %s", roundAge(held))
+		why += fmt.Sprintf(" (unchanged for %s)", roundAge(held))
 	}
 	return why, held >= refusalStands
 }

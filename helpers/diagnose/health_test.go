@@ -340,13 +340,18 @@ func TestUnschedulableStands(t *testing.T) {
 
 	h, c, _ := newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
 	first := h.Pod(ctx, p)
-	if first.Final || !strings.HasPrefix(first.Why, "not scheduled: Unschedulable 0/2 nodes are available") ||
-		!strings.Contains(first.Why, "every node refuses it: node n1 has taint kiamol-e2e/faults=on-purpose:NoSchedule, node n2 is cordoned") {
+	if first.Final || !strings.HasPrefix(first.Why, "every node cordoned or with an untolerated taint: node n1 has taint kiamol-e2e/faults=on-purpose:NoSchedule, node n2 is cordoned; not scheduled: Unschedulable 0/2 nodes are available") {
 		t.Fatalf("first sight: %+v", first)
 	}
 	c.now = c.now.Add(refusalStands)
-	if got := h.Pod(ctx, p); !got.Final || !strings.Contains(got.Why, "unchanged for 15s") {
+	if got := h.Pod(ctx, p); !got.Final || !strings.Contains(got.Why, "(unchanged for 15s)") {
 		t.Errorf("after %s unchanged: %+v", refusalStands, got)
+	}
+	// Another Pod that tolerates the same: the nodes already answered.
+	second := p.DeepCopy()
+	second.Name, second.UID = "q", "uid-2"
+	if got := h.Pod(ctx, second); !got.Final {
+		t.Errorf("a second Pod of the same kind: %+v", got)
 	}
 
 	// A Pod that tolerates the taint fits n1: the refusal is the
@@ -356,7 +361,7 @@ func TestUnschedulableStands(t *testing.T) {
 	h, c, _ = newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
 	h.Pod(ctx, tolerant)
 	c.now = c.now.Add(refusalStands + time.Second)
-	if got := h.Pod(ctx, tolerant); got.Final || strings.Contains(got.Why, "every node refuses it") {
+	if got := h.Pod(ctx, tolerant); got.Final || strings.Contains(got.Why, "every node") {
 		t.Errorf("a node takes it: %+v", got)
 	}
 	// The taint changed (another key): a new refusal, seen anew.

@@ -67,7 +67,7 @@ func (k *Suite) smoke() {
 					Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
 						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
-							Fail(fmt.Sprintf("kube-system pods %s: none, and none will come: %s", c.selector, why))
+							Fail(fmt.Sprintf("%s, so no Pod with %s will come", why, c.selector))
 						}
 						Skip("this cluster runs no " + c.name + " pod (" + c.selector + ") in kube-system: k3s and managed control planes run it out of sight")
 					}
@@ -82,7 +82,7 @@ func (k *Suite) smoke() {
 					g.Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
 						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
-							StopTrying(fmt.Sprintf("kube-system pods %s: none, and none will come: %s", c.selector, why)).Now()
+							StopTrying(fmt.Sprintf("%s, so no Pod with %s will come", why, c.selector)).Now()
 						}
 					}
 					if len(pods) == 0 || !everyReady(pods) {

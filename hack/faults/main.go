@@ -192,10 +192,12 @@ func names() []string {
 
 type result struct {
 	fault
-	took               time.Duration
-	closing            string
-	failing, named     int
-	unnamed            []string
+	took           time.Duration
+	closing        string
+	failing, named int
+	unnamed        []string
+	// example is the first failing line that names the cause, as printed.
+	example            string
 	brokeErr, fixedErr error
 }
 
@@ -251,6 +253,9 @@ func run(only, md string) error {
 			r.fixedErr = k.healthy(5 * time.Minute)
 		}
 		fmt.Printf("faults: %s: %s in %s; %d of %d failing lines name it\n", f.name, r.closing, r.took.Round(100*time.Millisecond), r.named, r.failing)
+		if r.example != "" {
+			fmt.Println("   for one: " + r.example)
+		}
 		for _, u := range r.unnamed {
 			fmt.Println("   does not name it: " + u)
 		}
@@ -307,6 +312,9 @@ func (r *result) judge(out string) {
 		}
 		if named {
 			r.named++
+			if r.example == "" {
+				r.example = strings.Join(strings.Fields(l), " ") + " — " + cause
+			}
 		} else {
 			r.unnamed = append(r.unnamed, strings.Join(strings.Fields(l), " ")+" — "+cause)
 		}

@@ -6,6 +6,7 @@ package namespaces
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -139,8 +141,17 @@ func (k *Keeper) AllowPrivileged(ctx context.Context, name string) (was string, 
 		return "", fmt.Errorf("%w: %v", ErrNotOurs, err)
 	}
 	was = ns.Labels[PodSecurityEnforce]
-	ns.Labels[PodSecurityEnforce] = "privileged"
-	if _, err := k.Clientset.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+	// A merge patch, which is what kiamol-e2e-node grants (patch, not
+	// update), carrying the version just read: the API server refuses it
+	// with a conflict if the namespace changed since it was checked.
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": ns.ResourceVersion,
+		"labels":          map[string]string{PodSecurityEnforce: "privileged"},
+	}})
+	if err != nil {
+		return "", err
+	}
+	if _, err := k.Clientset.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return "", fmt.Errorf("label namespace %s %s=privileged: %w", name, PodSecurityEnforce, err)
 	}
 	return was, nil

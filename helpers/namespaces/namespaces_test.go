@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kiamol-e2e/kiamol-e2e/harness/rbac"
 	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
 )
 
@@ -91,6 +95,17 @@ func TestAllowPrivilegedRefusesANamespaceTheRunDidNotCreate(t *testing.T) {
 				if err != nil || was != "" || got.Labels[PodSecurityEnforce] != "privileged" {
 					t.Fatalf("err %v, was %q, labels %v", err, was, got.Labels)
 				}
+				// Only what the kiamol-e2e-node role grants: get and
+				// patch on namespaces.
+				granted, rerr := rbac.Role(rbac.NodeRole)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				for _, a := range cs.Actions() {
+					if !grants(granted, a.GetVerb(), a.GetResource().Resource) {
+						t.Errorf("AllowPrivileged made a %s on %s, which %s does not grant", a.GetVerb(), a.GetResource().Resource, rbac.NodeRole)
+					}
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrNotOurs) {
@@ -106,4 +121,14 @@ func TestAllowPrivilegedRefusesANamespaceTheRunDidNotCreate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grants says whether one of the role's rules allows verb on resource.
+func grants(role rbacv1.ClusterRole, verb, resource string) bool {
+	for _, r := range role.Rules {
+		if slices.Contains(r.Verbs, verb) && slices.Contains(r.Resources, resource) {
+			return true
+		}
+	}
+	return false
 }

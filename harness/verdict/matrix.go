@@ -212,10 +212,18 @@ func MatrixMarkdown(m Matrix, command string) string {
 			k += " (pre-release)"
 		}
 		images := fmt.Sprintf("%.0f s", c.ImagesSeconds)
-		if c.ImagesBuilt {
+		buildFailed := strings.HasPrefix(c.Failure, "images: ")
+		switch {
+		case buildFailed:
+			images += " (build failed)"
+		case c.ImagesBuilt:
 			images += " (built)"
-		} else {
+		default:
 			images += " (cached)"
+		}
+		run := fmt.Sprintf("%.0f s", c.RunSeconds)
+		if buildFailed {
+			run = "not run"
 		}
 		result := c.Closing
 		if c.Failure != "" {
@@ -225,7 +233,7 @@ func MatrixMarkdown(m Matrix, command string) string {
 		if c.Warnings != "" {
 			cg += "; the kubelet warns: " + c.Warnings
 		}
-		b.WriteString(tableRow(c.ID, k, c.Runtime, cg, c.Kubectl, result, images, fmt.Sprintf("%.0f s", c.RunSeconds)))
+		b.WriteString(tableRow(c.ID, k, c.Runtime, cg, c.Kubectl, result, images, run))
 	}
 	b.WriteString("\n| claim / check |")
 	sep := "|---|"

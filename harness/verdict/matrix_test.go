@@ -54,6 +54,7 @@ func TestTheMatrixLaysTheClustersSideBySide(t *testing.T) {
 		"| `" + idFor("runs a pod") + "` runs a pod | ✅ PASS | ✅ PASS | ⚪ not run |",
 		"❌ FAIL: pod x/hello-kiamol did not replace container abc: the kubelet still reports it |",
 		"611 s (built)",
+		"exit status 1 | 0 s (build failed) | not run |",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("matrix.md lacks %q:\n%s", want, text)

@@ -28,7 +28,17 @@ func main() {
 	pairs := flag.Int("pairs", 5, "rounds to time, each of the script, the suite and the waiting script")
 	clusterUp := flag.Int("cluster-up", 0, "also time this many `make e2e` runs that make their own cluster")
 	out := flag.String("md", "_artifacts/bench.md", "where to write the table as well")
+	of := flag.String("timeline", "", "only print the timeline of this Ginkgo JSON report (from Ginkgo's start to its end)")
 	flag.Parse()
+	if *of != "" {
+		tl, err := reportTimeline(*of)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: "+err.Error())
+			os.Exit(1)
+		}
+		fmt.Print(tl)
+		return
+	}
 	if err := run(*pairs, *clusterUp, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: "+err.Error())
 		os.Exit(1)

@@ -18,18 +18,39 @@ import (
 // its process with its longest step (a By: the book's command, or a wait),
 // the suite's teardown, and the verdict until the command exits.
 func timeline(reportPath string, started, ended time.Time) (string, error) {
-	raw, err := os.ReadFile(reportPath)
+	r, err := readReport(reportPath)
 	if err != nil {
 		return "", err
 	}
+	return drawTimeline(r, started, ended), nil
+}
+
+// reportTimeline is a report's timeline from Ginkgo's start to its end
+// (what came before and after it is not in the report).
+func reportTimeline(reportPath string) (string, error) {
+	r, err := readReport(reportPath)
+	if err != nil {
+		return "", err
+	}
+	return drawTimeline(r, r.StartTime, r.EndTime), nil
+}
+
+func readReport(reportPath string) (types.Report, error) {
+	raw, err := os.ReadFile(reportPath)
+	if err != nil {
+		return types.Report{}, err
+	}
 	var reports []types.Report
 	if err := json.Unmarshal(raw, &reports); err != nil {
-		return "", fmt.Errorf("%s: %w", reportPath, err)
+		return types.Report{}, fmt.Errorf("%s: %w", reportPath, err)
 	}
 	if len(reports) != 1 {
-		return "", fmt.Errorf("%s: %d suites, want 1", reportPath, len(reports))
+		return types.Report{}, fmt.Errorf("%s: %d suites, want 1", reportPath, len(reports))
 	}
-	r := reports[0]
+	return reports[0], nil
+}
+
+func drawTimeline(r types.Report, started, ended time.Time) string {
 	at := func(t time.Time) string { return fmt.Sprintf("%5.1f s", t.Sub(started).Seconds()) }
 	var b strings.Builder
 	b.WriteString("| from | to | what | took | its longest step |\n|---|---|---|---|---|\n")
@@ -67,21 +88,35 @@ func timeline(reportPath string, started, ended time.Time) (string, error) {
 		lastEnd = r.EndTime
 	}
 	row(lastEnd, ended, "the verdict; the command exits", "")
-	return b.String(), nil
+	return b.String()
 }
 
-// longestStep is the spec's longest By, with its duration.
+// longestStep is the spec's longest step: a By (By("...") without a
+// callback records only its start, so a step lasts until the next one
+// starts, or the spec ends), with its duration.
 func longestStep(s types.SpecReport) string {
-	var best types.SpecEvent
+	var starts []types.SpecEvent
 	for _, e := range s.SpecEvents {
-		if e.SpecEventType == types.SpecEventByEnd && e.Duration > best.Duration {
-			best = e
+		if e.SpecEventType == types.SpecEventByStart {
+			starts = append(starts, e)
 		}
 	}
-	if best.Duration == 0 {
+	sort.SliceStable(starts, func(i, j int) bool { return starts[i].TimelineLocation.Time.Before(starts[j].TimelineLocation.Time) })
+	var best string
+	var longest time.Duration
+	for i, e := range starts {
+		end := s.EndTime
+		if i+1 < len(starts) {
+			end = starts[i+1].TimelineLocation.Time
+		}
+		if d := end.Sub(e.TimelineLocation.Time); d > longest {
+			best, longest = e.Message, d
+		}
+	}
+	if longest == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.1f s `%s`", best.Duration.Seconds(), strings.ReplaceAll(short(best.Message), "|", `\|`))
+	return fmt.Sprintf("%.1f s `%s`", longest.Seconds(), strings.ReplaceAll(short(best), "|", `\|`))
 }
 
 func short(s string) string {

@@ -19,8 +19,9 @@ func TestTimelineFollowsTheClock(t *testing.T) {
 	r := types.Report{StartTime: sec(2), EndTime: sec(12), SpecReports: types.SpecReports{
 		{LeafNodeType: types.NodeTypeIt, LeafNodeText: "[2.5/delete-pods] deleting", ParallelProcess: 2, StartTime: sec(4), EndTime: sec(11), State: types.SpecStatePassed,
 			SpecEvents: []types.SpecEvent{
-				{SpecEventType: types.SpecEventByEnd, Message: "kubectl delete pods --all", Duration: 3 * time.Second},
-				{SpecEventType: types.SpecEventByEnd, Message: "kubectl run hello-kiamol", Duration: time.Second},
+				{SpecEventType: types.SpecEventByStart, Message: "kubectl run hello-kiamol", TimelineLocation: types.TimelineLocation{Time: sec(4)}},
+				{SpecEventType: types.SpecEventByStart, Message: "kubectl delete pods --all", TimelineLocation: types.TimelineLocation{Time: sec(5)}},
+				{SpecEventType: types.SpecEventByStart, Message: "kubectl get pods", TimelineLocation: types.TimelineLocation{Time: sec(10)}},
 			}},
 		{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, ParallelProcess: 1, StartTime: sec(2), EndTime: sec(4), State: types.SpecStatePassed},
 	}}
@@ -39,7 +40,7 @@ func TestTimelineFollowsTheClock(t *testing.T) {
 	want := []string{
 		"|   0.0 s |   2.0 s | make: tools, the suite's build, preflight; Ginkgo's processes start | 2.0 s |  |",
 		"|   2.0 s |   4.0 s | suite setup (SynchronizedBeforeSuite, process 1) | 2.0 s |  |",
-		"|   4.0 s |  11.0 s | spec on process 2: [2.5/delete-pods] deleting | 7.0 s | 3.0 s `kubectl delete pods --all` |",
+		"|   4.0 s |  11.0 s | spec on process 2: [2.5/delete-pods] deleting | 7.0 s | 5.0 s `kubectl delete pods --all` |",
 		"|  12.0 s |  13.0 s | the verdict; the command exits | 1.0 s |  |",
 	}
 	lines := strings.Split(strings.TrimSpace(got), "\n")[2:]

@@ -379,7 +379,19 @@ func refusedByPolicy(msg string) bool {
 // refusalStands: how long every node must refuse a Pod, unchanged, before
 // the scheduler's Unschedulable is its answer rather than a moment's (a
 // node's not-ready or pressure taint comes and goes within seconds).
-const refusalStands = 15 * time.Second
+// refusalGap: a refusal not looked at for this long may have lifted and
+// come back meanwhile, so its clock starts again.
+const (
+	refusalStands = 15 * time.Second
+	refusalGap    = 5 * time.Second
+)
+
+// refusal is one refusal by every node, as watched: what each node said,
+// when it was first seen so, and when last.
+type refusal struct {
+	nodes       string
+	first, last time.Time
+}
 
 // refusedEverywhere says that every node refuses the Pod by its own spec:
 // cordoned, or tainted NoSchedule or NoExecute with a taint the Pod does
@@ -407,25 +419,24 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 		}, true)
 		if !untolerated {
+			// A node takes it: any refusal seen before has lifted.
+			h.forgetRefusal(p)
 			return "", false
 		}
 		refusals = append(refusals, "node "+n.Name+" has taint "+taint.ToString())
 		tainted++
 	}
 	sort.Strings(refusals)
-	tolerations := make([]string, len(p.Spec.Tolerations))
-	for i, t := range p.Spec.Tolerations {
-		tolerations[i] = fmt.Sprintf("%s/%s/%s/%s", t.Key, t.Operator, t.Value, t.Effect)
-	}
-	sort.Strings(tolerations)
-	key := strings.Join(refusals, ",") + "|" + strings.Join(tolerations, ",")
+	nodesSaid := strings.Join(refusals, ", ")
 	h.mu.Lock()
-	first, seen := h.refusals[key]
-	if !seen {
-		first = h.now()
-		h.refusals[key] = first
+	now := h.now()
+	r, seen := h.refusals[tolerationsKey(p)]
+	if !seen || r.nodes != nodesSaid || now.Sub(r.last) > refusalGap {
+		r = refusal{nodes: nodesSaid, first: now}
 	}
-	held := h.now().Sub(first)
+	r.last = now
+	h.refusals[tolerationsKey(p)] = r
+	held := now.Sub(r.first)
 	h.mu.Unlock()
 	lead := "every node cordoned or with an untolerated taint"
 	switch {
@@ -434,11 +445,29 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 	case tainted == 0:
 		lead = "every node cordoned"
 	}
-	why = lead + ": " + strings.Join(refusals, ", ")
+	why = lead + ": " + nodesSaid
 	if held >= refusalStands {
 		why += fmt.Sprintf(" (unchanged for %s)", roundAge(held))
 	}
 	return why, held >= refusalStands
+}
+
+// forgetRefusal drops what was seen of every node refusing Pods like p.
+func (h *Health) forgetRefusal(p *corev1.Pod) {
+	h.mu.Lock()
+	delete(h.refusals, tolerationsKey(p))
+	h.mu.Unlock()
+}
+
+// tolerationsKey names the kind of Pod a refusal is about: what it
+// tolerates decides which taints refuse it.
+func tolerationsKey(p *corev1.Pod) string {
+	tolerations := make([]string, len(p.Spec.Tolerations))
+	for i, t := range p.Spec.Tolerations {
+		tolerations[i] = fmt.Sprintf("%s/%s/%s/%s", t.Key, t.Operator, t.Value, t.Effect)
+	}
+	sort.Strings(tolerations)
+	return strings.Join(tolerations, ",")
 }
 
 // ScaledToZero says why no Pod that selector picks will come in ns: every

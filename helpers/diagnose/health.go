@@ -32,9 +32,9 @@ type Health struct {
 	leases map[string]leaseSeen
 	cached Problems
 	at     time.Time
-	// refusals: when each Pod's refusal by every node was first seen,
-	// keyed by the Pod and the refusal (see refusedEverywhere).
-	refusals map[string]time.Time
+	// refusals: each kind of Pod's refusal by every node (see
+	// refusedEverywhere), keyed by the Pods' tolerations.
+	refusals map[string]refusal
 }
 
 // leaseSeen is a lease's renew time and when the suite first saw it:
@@ -68,7 +68,7 @@ var Controllers = []string{"kube-controller-manager", "kube-scheduler"}
 
 // NewHealth watches cs.
 func NewHealth(cs kubernetes.Interface) *Health {
-	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}, refusals: map[string]time.Time{}}
+	return &Health{cs: cs, now: time.Now, leases: map[string]leaseSeen{}, refusals: map[string]refusal{}}
 }
 
 // ProblemKind is which layer of the cluster a Problem is in.

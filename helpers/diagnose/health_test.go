@@ -343,7 +343,14 @@ func TestUnschedulableStands(t *testing.T) {
 	if first.Final || !strings.HasPrefix(first.Why, "every node cordoned or with an untolerated taint: node n1 has taint kiamol-e2e/faults=on-purpose:NoSchedule, node n2 is cordoned; not scheduled: Unschedulable 0/2 nodes are available") {
 		t.Fatalf("first sight: %+v", first)
 	}
-	c.now = c.now.Add(refusalStands)
+	// Looked at every second, as a waiting claim does.
+	for i := 0; i < int(refusalStands/time.Second)-1; i++ {
+		c.now = c.now.Add(time.Second)
+		if got := h.Pod(ctx, p); got.Final {
+			t.Fatalf("after %ds: %+v", i+1, got)
+		}
+	}
+	c.now = c.now.Add(time.Second)
 	if got := h.Pod(ctx, p); !got.Final || !strings.Contains(got.Why, "(unchanged for 15s)") {
 		t.Errorf("after %s unchanged: %+v", refusalStands, got)
 	}
@@ -367,15 +374,58 @@ func TestUnschedulableStands(t *testing.T) {
 	// The taint changed (another key): a new refusal, seen anew.
 	h, c, cs := newTestHealth(tainted, cordoned, lease("kube-scheduler", t0))
 	h.Pod(ctx, p)
-	c.now = c.now.Add(refusalStands - time.Second)
+	for i := 0; i < int(refusalStands/time.Second)-1; i++ {
+		c.now = c.now.Add(time.Second)
+		h.Pod(ctx, p)
+	}
 	tainted2 := tainted.DeepCopy()
 	tainted2.Spec.Taints[0].Key = "other"
 	if _, err := cs.CoreV1().Nodes().Update(ctx, tainted2, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.now = c.now.Add(2 * time.Second)
+	c.now = c.now.Add(time.Second)
 	if got := h.Pod(ctx, p); got.Final {
 		t.Errorf("a node changed within %s: %+v", refusalStands, got)
+	}
+}
+
+// A refusal that lifted, or that nobody looked at for a while, may be a
+// new one when it is seen again: its clock starts over.
+func TestARefusalThatLiftedStartsOver(t *testing.T) {
+	ctx := context.Background()
+	tainted := node("n1", corev1.ConditionTrue, "", "", t0.Add(-time.Hour))
+	tainted.Spec.Taints = []corev1.Taint{{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule}}
+	p := pod("ns", "p", "", nil)
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available"}}
+	update := func(cs *fake.Clientset, n *corev1.Node) {
+		if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Refused, then the taint goes (a node takes the Pod), then it is back:
+	// 20 s after the first sighting, but only just seen again.
+	h, c, cs := newTestHealth(tainted, lease("kube-scheduler", t0))
+	h.Pod(ctx, p)
+	c.now = c.now.Add(2 * time.Second)
+	clean := tainted.DeepCopy()
+	clean.Spec.Taints = nil
+	update(cs, clean)
+	h.Pod(ctx, p)
+	c.now = c.now.Add(2 * time.Second)
+	update(cs, tainted)
+	h.Pod(ctx, p)
+	c.now = c.now.Add(refusalStands - 2*time.Second)
+	if got := h.Pod(ctx, p); got.Final {
+		t.Errorf("a taint back for %s after it had lifted: %+v", refusalStands-2*time.Second, got)
+	}
+
+	// Seen once, then not looked at for longer than refusalGap.
+	h, c, _ = newTestHealth(tainted, lease("kube-scheduler", t0))
+	h.Pod(ctx, p)
+	c.now = c.now.Add(refusalStands + refusalGap)
+	if got := h.Pod(ctx, p); got.Final {
+		t.Errorf("seen again after a gap of %s: %+v", refusalStands+refusalGap, got)
 	}
 }
 

@@ -66,8 +66,8 @@ func (k *Suite) smoke() {
 					pods, err := k.selected(ctx, "kube-system", c.selector)
 					Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
-						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
-							Fail(fmt.Sprintf("%s, so no Pod with %s will come", why, c.selector))
+						if why := k.noneWillCome(ctx, c.selector); why != "" {
+							Fail(why)
 						}
 						Skip("this cluster runs no " + c.name + " pod (" + c.selector + ") in kube-system: k3s and managed control planes run it out of sight")
 					}
@@ -81,8 +81,8 @@ func (k *Suite) smoke() {
 					pods, err = k.selected(ctx, "kube-system", c.selector)
 					g.Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
-						if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", c.selector); why != "" {
-							StopTrying(fmt.Sprintf("%s, so no Pod with %s will come", why, c.selector)).Now()
+						if why := k.noneWillCome(ctx, c.selector); why != "" {
+							StopTrying(why).Now()
 						}
 					}
 					if len(pods) == 0 || !everyReady(pods) {
@@ -97,6 +97,15 @@ func (k *Suite) smoke() {
 		}
 
 	})
+}
+
+// noneWillCome says why no kube-system Pod the selector picks will come
+// (every Deployment that would make one asks for none), "" otherwise.
+func (k *Suite) noneWillCome(ctx context.Context, selector string) string {
+	if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", selector); why != "" {
+		return fmt.Sprintf("%s, so no Pod with %s will come", why, selector)
+	}
+	return ""
 }
 
 func everyReady(pods []corev1.Pod) bool {

@@ -73,26 +73,12 @@ var faults = []fault{
 		breakIt: func(k kube) error { return k.node("systemctl", "stop", "kubelet") },
 		fix:     func(k kube) error { return k.node("systemctl", "start", "kubelet") },
 		cause:   []string{"NotReady", "Kubelet stopped posting"}},
-	{name: "controller-manager-gone", how: "its static Pod manifest moved out of /etc/kubernetes/manifests",
-		breakIt: func(k kube) error {
-			return k.node("mv", "/etc/kubernetes/manifests/kube-controller-manager.yaml", "/etc/kubernetes/kube-controller-manager.yaml.kiamol-faults")
-		},
-		fix: func(k kube) error {
-			return k.node("mv", "/etc/kubernetes/kube-controller-manager.yaml.kiamol-faults", "/etc/kubernetes/manifests/kube-controller-manager.yaml")
-		},
-		cause: []string{"kube-controller-manager"}},
+	staticPodGone("controller-manager-gone", "kube-controller-manager"),
 	{name: "unschedulable", how: "every node tainted NoSchedule (kubectl taint nodes --all)",
 		breakIt: func(k kube) error { return k.run("taint", "nodes", "--all", "kiamol-e2e/faults=on-purpose:NoSchedule") },
 		fix:     func(k kube) error { return k.run("taint", "nodes", "--all", "kiamol-e2e/faults-") },
 		cause:   []string{"untolerated taint", "0/1 nodes are available"}},
-	{name: "scheduler-gone", how: "kube-scheduler's static Pod manifest moved out of /etc/kubernetes/manifests",
-		breakIt: func(k kube) error {
-			return k.node("mv", "/etc/kubernetes/manifests/kube-scheduler.yaml", "/etc/kubernetes/kube-scheduler.yaml.kiamol-faults")
-		},
-		fix: func(k kube) error {
-			return k.node("mv", "/etc/kubernetes/kube-scheduler.yaml.kiamol-faults", "/etc/kubernetes/manifests/kube-scheduler.yaml")
-		},
-		cause: []string{"kube-scheduler"}},
+	staticPodGone("scheduler-gone", "kube-scheduler"),
 	{name: "coredns-zero", how: "kubectl -n kube-system scale deployment coredns --replicas=0",
 		breakIt: func(k kube) error {
 			return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=0")
@@ -101,6 +87,18 @@ var faults = []fault{
 			return k.run("-n", "kube-system", "scale", "deployment", "coredns", "--replicas=2")
 		},
 		cause: []string{"coredns"}},
+}
+
+// staticPodGone is the control-plane component's static Pod manifest moved
+// out of the kubelet's manifests folder, and back: the kubelet stops the
+// component, and its leader lease goes unrenewed.
+func staticPodGone(name, component string) fault {
+	manifest := "/etc/kubernetes/manifests/" + component + ".yaml"
+	aside := "/etc/kubernetes/" + component + ".yaml.kiamol-faults"
+	return fault{name: name, how: component + "'s static Pod manifest moved out of /etc/kubernetes/manifests",
+		breakIt: func(k kube) error { return k.node("mv", manifest, aside) },
+		fix:     func(k kube) error { return k.node("mv", aside, manifest) },
+		cause:   []string{component}}
 }
 
 const admissionPolicy = `apiVersion: admissionregistration.k8s.io/v1

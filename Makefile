@@ -80,8 +80,8 @@ KUBECTL_LDFLAGS = -s -w $(foreach pkg,k8s.io/client-go/pkg/version k8s.io/compon
 SUITE_BIN = $(CHECKOUT)/suites/$(or $(CLUSTER_NAME),$(E2E_CLUSTER_NAME),kiamol-e2e$(if $(filter-out kind,$(CLUSTER)),-$(CLUSTER))$(if $(K8S_VERSION),-$(K8S_VERSION)))$(if $(existing),-existing)/e2e.test
 
 # The flags every run gives Ginkgo, shared with the kiamol-e2e binary
-# (harness/ginkgoflags); a later --timeout wins over the shared one.
-GINKGO_RUN_FLAGS = $(shell cat harness/ginkgoflags/flags.txt) --procs=$(PROCS) --timeout=$(SUITE_TIMEOUT) \
+# (internal/ginkgoflags); a later --timeout wins over the shared one.
+GINKGO_RUN_FLAGS = $(shell cat internal/ginkgoflags/flags.txt) --procs=$(PROCS) --timeout=$(SUITE_TIMEOUT) \
 	$(if $(LABELS),--label-filter='$(LABELS)')
 GINKGO_FLAGS = $(GINKGO_RUN_FLAGS) --output-dir="$(ARTIFACTS)" --json-report=report.json --junit-report=junit.xml
 
@@ -246,7 +246,7 @@ lint: ## gofmt, vet, and check the CI workflow with actionlint
 
 .PHONY: unit
 unit: lint cross ## unit tests and bad-input tests (no cluster of their own); kiamol-e2e type-checked for every platform
-	go test -count=1 ./cmd/... ./harness/... ./helpers/... ./fixtures/... ./hack/...
+	go test -count=1 ./cmd/... ./internal/... ./fixtures/... ./images/... ./hack/...
 
 # Real runs of make e2e, interrupted at each phase, and run side by side
 # under one cluster name and under two; each then checks that nothing is

@@ -12,10 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // airgap checks the suite's own air-gapped cluster. These specs read

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
 )
 
 // controllers is chapter 2, section 2.2: running Pods with controllers.

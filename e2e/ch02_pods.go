@@ -13,8 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
 )
 
 // pods is chapter 2, section 2.1: how Kubernetes runs and manages

@@ -12,8 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/forward"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
 )
 
 // onePod is the chapter's `kubectl run hello-kiamol` Pod, shared by the

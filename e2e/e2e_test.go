@@ -6,7 +6,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/kiamol-e2e/kiamol-e2e/e2e"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
 // TestKiamol runs the suite under go test: what make e2e compiles and runs

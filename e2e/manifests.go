@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
 )
 
 // applied is one chapter's manifests, applied in a namespace of their own.

@@ -6,7 +6,7 @@ import (
 	"github.com/onsi/gomega/types"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
 )
 
 // allRunningAndReady matches a non-empty list of pods that are all Running

@@ -15,11 +15,11 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/containerruntime"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/namespaces"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/namespaces"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
 // PathEntry is the report entry saying how a claim that depends on the

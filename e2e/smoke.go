@@ -12,9 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/clusterinfo"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // smoke checks the cluster under test, not a claim of the book: its nodes

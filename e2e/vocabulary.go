@@ -24,10 +24,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/diagnose"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/forward"
-	"github.com/kiamol-e2e/kiamol-e2e/helpers/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/forward"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/tempdir"
 )
 
 // The vocabulary the chapters' specs speak: each step is a command the

@@ -60,7 +60,7 @@ install_capfilter() {
   mkdir -p "$libexec"
   local tmp
   tmp=$(mktemp "$libexec/.runc-capfilter.XXXXXX")
-  (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$tmp" ./hack/runc-capfilter)
+  (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$tmp" ./images/runc-capfilter)
   chmod 0755 "$tmp"
   mv -f "$tmp" "$capfilter"
 }

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // The chapter's real images are Alpine-based, so a reader's `kubectl exec`

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The node's cgroups are prepared by a plan that harness/nodehost decides
+// The node's cgroups are prepared by a plan that internal/nodehost decides
 // from the host's tables and tests on the tables of other hosts (a fresh
 // machine among them); the entrypoint must carry that plan out, never decide
 // on its own. The entrypoint this replaced mounted "every enabled hierarchy"
@@ -33,7 +33,7 @@ func TestEntrypointLeavesCgroupsToTheTestedPlan(t *testing.T) {
 				continue
 			}
 			if regexp.MustCompile(decides.re).MatchString(line) {
-				t.Errorf("the entrypoint %s itself (%q): that is the plan's to decide (harness/nodehost)", decides.what, strings.TrimSpace(line))
+				t.Errorf("the entrypoint %s itself (%q): that is the plan's to decide (internal/nodehost)", decides.what, strings.TrimSpace(line))
 			}
 		}
 	}

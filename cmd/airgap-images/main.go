@@ -28,8 +28,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
 )
 
 // assemblySource is where this program's own source is in the checkout:
@@ -138,18 +139,18 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 		return nil, err
 	}
 	// Every node prepares its cgroups with it (the entrypoint's first step).
-	p.standins["kiamol-node-prep"] = "hack/node-prep"
+	p.standins["kiamol-node-prep"] = "images/node-prep"
 	if flavor.Runtime == "docker" {
 		// The node's own Docker Engine needs the same filter as this host's:
 		// its privileged containers (kube-proxy, the debugging Pods) ask runc
 		// for capabilities the host cannot grant, and every Pod's sandbox
 		// for an OOM score the node may not set.
-		p.standins["runc-capfilter"] = "hack/runc-capfilter"
+		p.standins["runc-capfilter"] = "images/runc-capfilter"
 	}
 	if p.standinKey, err = programsKey(repo, gov, p.standins); err != nil {
 		return nil, err
 	}
-	if p.chapterImagesKey, err = chapterImagesKey(p.chapterImages, fixtures.Assets); err != nil {
+	if p.chapterImagesKey, err = chapterImagesKey(p.chapterImages, standins.Assets); err != nil {
 		return nil, err
 	}
 	busyboxKey := "no busybox"
@@ -517,7 +518,7 @@ func controlPlaneImages(listed []string, f images.Flavor) ([]string, error) {
 			want = f.PauseTag
 		}
 		if want != tag && !f.TellsKubeadmImageTags() {
-			return nil, fmt.Errorf("kubeadm %s names %s, but harness/images/flavors.go builds %s:%s for it: make the flavor name kubeadm's tag", f.KubernetesVersion, ref, path.Base(name), want)
+			return nil, fmt.Errorf("kubeadm %s names %s, but internal/images/flavors.go builds %s:%s for it: make the flavor name kubeadm's tag", f.KubernetesVersion, ref, path.Base(name), want)
 		}
 		wanted = append(wanted, name+":"+want)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
 )
 
 // removePartial deletes a step's unfinished output. debootstrap mounts /proc

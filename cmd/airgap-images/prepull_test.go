@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // The node pulls the control plane's images by the names its kubelet will

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // nodePackages is what a kind node runs besides the Kubernetes binaries.

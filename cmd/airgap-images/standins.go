@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
 )
 
 // standInsRecipe changes whenever the stand-in binaries' build does;
@@ -32,7 +33,7 @@ const imagePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 
 // pauseProgram is the pod sandbox's stand-in: the cluster's image, not a
 // chapter's, but built with the chapters' programs.
-const pauseProgram = "fixtures/images/pause"
+const pauseProgram = "images/standins/pause"
 
 // standInPrograms lists the programs to build, binary name -> package folder
 // in this repository: pause and every chapter image's.
@@ -262,7 +263,7 @@ func standInLayout(i fixtures.Image, binDir string, bb *busyboxFiles, assets fs.
 
 // standInImage writes a chapter image's layer into work and makes the image.
 func standInImage(work string, i fixtures.Image, binDir string, bb *busyboxFiles) (v1.Image, error) {
-	files, cfg, err := standInLayout(i, binDir, bb, fixtures.Assets)
+	files, cfg, err := standInLayout(i, binDir, bb, standins.Assets)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
 )
 
 func TestMadisonVersionPicksTheNodeSuite(t *testing.T) {
@@ -94,14 +95,14 @@ func TestChapterImagesLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, err := os.ReadFile("../../fixtures/images/hello-kiamol/html/index.html")
+	page, err := os.ReadFile("../../images/standins/hello-kiamol/html/index.html")
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	for _, ci := range fixtures.AllImages() {
 		seen[ci.Ref] = true
-		files, cfg, err := standInLayout(ci, dir, bb, fixtures.Assets)
+		files, cfg, err := standInLayout(ci, dir, bb, standins.Assets)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +163,7 @@ func TestChapterImagesLayout(t *testing.T) {
 func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
 	assets := fstest.MapFS{"page.html": {Data: []byte("<h1>hi</h1>")}}
 	base := fixtures.Image{Ref: "kiamol/x", StandIn: fixtures.StandIn{
-		Program: "fixtures/images/x", Entrypoint: "/usr/local/bin/x", Busybox: true,
+		Program: "images/standins/x", Entrypoint: "/usr/local/bin/x", Busybox: true,
 		Files: map[string]string{"/srv/index.html": "page.html"}, Port: 80,
 	}}
 	key := func(i fixtures.Image, a fstest.MapFS) string {
@@ -179,7 +180,7 @@ func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
 	}
 	changes := map[string]func(*fixtures.Image){
 		"ref":        func(i *fixtures.Image) { i.Ref = "kiamol/y" },
-		"program":    func(i *fixtures.Image) { i.StandIn.Program = "fixtures/images/y" },
+		"program":    func(i *fixtures.Image) { i.StandIn.Program = "images/standins/y" },
 		"entrypoint": func(i *fixtures.Image) { i.StandIn.Entrypoint = "/x" },
 		"busybox":    func(i *fixtures.Image) { i.StandIn.Busybox = false },
 		"port":       func(i *fixtures.Image) { i.StandIn.Port = 8080 },
@@ -261,14 +262,14 @@ func TestStandInProgramsAreKeyedByAllTheyImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	progs["kiamol-node-prep"], progs["runc-capfilter"] = "hack/node-prep", "hack/runc-capfilter"
+	progs["kiamol-node-prep"], progs["runc-capfilter"] = "images/node-prep", "images/runc-capfilter"
 	for bin, dir := range progs {
 		if _, err := localPackages("../..", dir); err != nil {
 			t.Errorf("%s: %v", bin, err)
 		}
 	}
-	dirs, err := localPackages("../..", "hack/node-prep")
-	if err != nil || !slices.Equal(dirs, []string{"hack/node-prep", "harness/nodehost"}) {
+	dirs, err := localPackages("../..", "images/node-prep")
+	if err != nil || !slices.Equal(dirs, []string{"images/node-prep", "internal/nodehost"}) {
 		t.Errorf("node-prep's packages: %v %v", dirs, err)
 	}
 }

@@ -19,13 +19,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubeconfig"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/docker"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/sweep"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/rbac"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/rbac"
 )
 
 // printRBAC is `kiamol-e2e rbac`: the ClusterRoles a run needs on a cluster

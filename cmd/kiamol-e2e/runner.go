@@ -24,11 +24,11 @@ import (
 	"github.com/onsi/ginkgo/v2/ginkgo/run"
 
 	"github.com/kiamol-e2e/kiamol-e2e/e2e"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/ginkgoflags"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/tempdir"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/verdict"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/ginkgoflags"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/tempdir"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/verdict"
 )
 
 // ginkgoRole marks the process that plays Ginkgo's runner; it is not passed

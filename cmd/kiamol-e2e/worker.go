@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/kiamol-e2e/kiamol-e2e/e2e"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
 // worker is one of the suite's processes, as `go test` would run it: the

@@ -28,8 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/verdict"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/verdict"
 )
 
 func main() {

@@ -5,7 +5,7 @@
 //	go run ./cmd/preflight [-labels FILTER] [-suite ./e2e] [-docker=false]
 //	go run ./cmd/preflight -rbac    # the ClusterRoles a run needs (make rbac)
 //
-// It reads the same environment as the suite (harness/settings).
+// It reads the same environment as the suite (internal/settings).
 package main
 
 import (
@@ -16,10 +16,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/preflight"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/rbac"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/rbac"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
 func main() {

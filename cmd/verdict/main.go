@@ -1,5 +1,5 @@
 // Command verdict reads Ginkgo's JSON report and says whether the cluster
-// behaved as the book's chapters say (harness/verdict):
+// behaved as the book's chapters say (internal/verdict):
 //
 //	verdict [-md PATH] _artifacts/report.json
 //	verdict -repeat [-md PATH] report-1.json report-2.json ...
@@ -11,7 +11,7 @@ package main
 import (
 	"os"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/verdict"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/verdict"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 // admissionConfig makes the API server enforce Pod Security's restricted

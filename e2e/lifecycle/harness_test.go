@@ -26,8 +26,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
 const enable = "E2E_LIFECYCLE"

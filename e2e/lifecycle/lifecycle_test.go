@@ -27,11 +27,11 @@ import (
 	"github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/sweep"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/sweep"
 )
 
 // specNamespaces lists the suite's live spec namespaces on the cluster the

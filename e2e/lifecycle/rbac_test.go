@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/kubeconfig"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/rbac"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/kubeconfig"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/rbac"
 )
 
 // The whole suite, run with a kubeconfig that holds nothing but a

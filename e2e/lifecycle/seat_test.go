@@ -17,9 +17,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/images"
-	"github.com/kiamol-e2e/kiamol-e2e/harness/nodehost"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
 )
 
 // readerBinaryEnv names a kiamol-e2e binary for this machine built as

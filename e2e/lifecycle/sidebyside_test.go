@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
 )
 
 func TestSecondRunWithALiveRunsNameStops(t *testing.T) {

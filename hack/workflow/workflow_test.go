@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/kiamol-e2e/kiamol-e2e/harness/cluster"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
 )
 
 var workflowPath = filepath.Join("..", "..", ".github", "workflows", "e2e.yml")

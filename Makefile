@@ -246,7 +246,7 @@ lint: ## gofmt, vet, and check the CI workflow with actionlint
 
 .PHONY: unit
 unit: lint cross ## unit tests and bad-input tests (no cluster of their own); kiamol-e2e type-checked for every platform
-	go test -count=1 ./cmd/... ./internal/... ./fixtures/... ./images/... ./hack/...
+	go test -count=1 ./cmd/... ./internal/... ./chapters/... ./images/... ./hack/...
 
 # Real runs of make e2e, interrupted at each phase, and run side by side
 # under one cluster name and under two; each then checks that nothing is

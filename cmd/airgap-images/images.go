@@ -26,7 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
@@ -133,7 +134,7 @@ func prepullList(f images.Flavor, controlPlane []string) []byte {
 		}
 		b.WriteString(ref + "\n")
 	}
-	for _, i := range fixtures.AllImages() {
+	for _, i := range book.Images(chapters.Books()) {
 		b.WriteString(i.Ref + "\n")
 	}
 	return []byte(b.String())

@@ -1,7 +1,7 @@
 // Command airgap-images builds, from Debian packages and Go modules only,
 // everything an air-gapped kind cluster needs: the node image, the
 // control-plane images under the names kubeadm asks for, a stand-in for each
-// of the chapters' images (fixtures.AllImages), and the registry that serves
+// of the chapters' images (book.Images of chapters.All), and the registry that serves
 // them. Every step is cached by its inputs outside the repository; with
 // nothing changed it only checks.
 //
@@ -27,8 +27,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
 	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
 )
@@ -93,7 +94,7 @@ type plan struct {
 	logPath                        string
 	k8s, etcd, coredns, crictl     goModuleBuild
 	registry                       goModuleBuild
-	chapterImages                  []fixtures.Image
+	chapterImages                  []book.Image
 	standins                       map[string]string // binary -> package dir in this repo
 	busybox                        *busyboxPkg       // nil when no stand-in wants busybox
 	standinKey, chapterImagesKey   string
@@ -134,7 +135,7 @@ func newPlan(ctx context.Context, repo string, flavor images.Flavor) (*plan, err
 		ldflags: "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=" + strings.TrimPrefix(images.CrictlVersion, "v")}
 	p.registry = goModuleBuild{label: "registry " + images.RegistryVersion, module: "github.com/distribution/distribution/v3", version: images.RegistryVersion,
 		pkgs: map[string]string{"registry": "github.com/distribution/distribution/v3/cmd/registry"}, ldflags: "-s -w"}
-	p.chapterImages = fixtures.AllImages()
+	p.chapterImages = book.Images(chapters.Books())
 	if p.standins, err = standInPrograms(p.chapterImages); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
@@ -19,7 +20,7 @@ func TestPrepullListNamesWhatTheKubeletAsksFor(t *testing.T) {
 		"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0"}
 	got := strings.Split(strings.TrimSpace(string(prepullList(images.Default, cp))), "\n")
 	want := []string{"registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0", "registry.k8s.io/kube-apiserver:v1.34.4",
-		"registry.k8s.io/coredns/coredns:v1.12.1", fixtures.AllImages()[0].Ref}
+		"registry.k8s.io/coredns/coredns:v1.12.1", book.Images(chapters.Books())[0].Ref}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Errorf("default flavor, in the order the node needs them:\n got %q\nwant %q…", got, want)
 	}
@@ -27,7 +28,7 @@ func TestPrepullListNamesWhatTheKubeletAsksFor(t *testing.T) {
 	if want := images.RegistryHost() + "/coredns/coredns:v1.12.1"; got[3] != want {
 		t.Errorf("Docker flavor: got %q, want %q second", got, want)
 	}
-	if last := got[len(got)-1]; last != fixtures.AllImages()[len(fixtures.AllImages())-1].Ref {
+	if last := got[len(got)-1]; last != book.Images(chapters.Books())[len(book.Images(chapters.Books()))-1].Ref {
 		t.Errorf("the chapters' images last, as they write them: got %q", last)
 	}
 }

@@ -16,8 +16,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 )
 
 // standInsRecipe changes whenever the stand-in binaries' build does;
@@ -37,7 +37,7 @@ const pauseProgram = "images/standins/pause"
 
 // standInPrograms lists the programs to build, binary name -> package folder
 // in this repository: pause and every chapter image's.
-func standInPrograms(imgs []fixtures.Image) (map[string]string, error) {
+func standInPrograms(imgs []book.Image) (map[string]string, error) {
 	progs := map[string]string{path.Base(pauseProgram): pauseProgram}
 	for _, i := range imgs {
 		p := i.StandIn.Program
@@ -144,14 +144,14 @@ func goFiles(dir string) ([]string, error) {
 // besides their binaries and busybox (keyed by their own steps): each
 // descriptor's fields, the bytes of the files it copies in, and the base
 // files every stand-in gets.
-func chapterImagesKey(imgs []fixtures.Image, assets fs.FS) (string, error) {
+func chapterImagesKey(imgs []book.Image, assets fs.FS) (string, error) {
 	parts := []string{chapterImagesRecipe, imagePath}
 	base := baseFiles()
 	for _, name := range sortedKeys(base) {
 		e := base[name]
 		parts = append(parts, name, strconv.FormatInt(e.mode, 8), strconv.FormatBool(e.dir), e.symlink, string(e.data))
 	}
-	sorted := append([]fixtures.Image(nil), imgs...)
+	sorted := append([]book.Image(nil), imgs...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a].Ref < sorted[b].Ref })
 	for _, i := range sorted {
 		s := i.StandIn
@@ -173,7 +173,7 @@ func chapterImagesKey(imgs []fixtures.Image, assets fs.FS) (string, error) {
 
 // checkStandIn rejects a descriptor the layout could not honour, before any
 // long work starts.
-func checkStandIn(i fixtures.Image) error {
+func checkStandIn(i book.Image) error {
 	s := i.StandIn
 	if strings.Contains(i.Ref, "@") || strings.Contains(path.Base(i.Ref), ":") {
 		return fmt.Errorf("%s: a chapter image is named untagged (the build pushes it as latest)", i.Ref)
@@ -216,7 +216,7 @@ func baseFiles() map[string]entry {
 // standInLayout lays out one chapter image's stand-in as a single layer:
 // the base files, busybox and a link per applet in /bin when asked for, the
 // program at its entrypoint and the descriptor's files.
-func standInLayout(i fixtures.Image, binDir string, bb *busyboxFiles, assets fs.FS) (map[string]entry, v1.Config, error) {
+func standInLayout(i book.Image, binDir string, bb *busyboxFiles, assets fs.FS) (map[string]entry, v1.Config, error) {
 	s := i.StandIn
 	if err := checkStandIn(i); err != nil {
 		return nil, v1.Config{}, err
@@ -262,7 +262,7 @@ func standInLayout(i fixtures.Image, binDir string, bb *busyboxFiles, assets fs.
 }
 
 // standInImage writes a chapter image's layer into work and makes the image.
-func standInImage(work string, i fixtures.Image, binDir string, bb *busyboxFiles) (v1.Image, error) {
+func standInImage(work string, i book.Image, binDir string, bb *busyboxFiles) (v1.Image, error) {
 	files, cfg, err := standInLayout(i, binDir, bb, standins.Assets)
 	if err != nil {
 		return nil, err

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters/ch02"
 	"github.com/kiamol-e2e/kiamol-e2e/images/standins"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 )
 
 func TestMadisonVersionPicksTheNodeSuite(t *testing.T) {
@@ -86,7 +88,7 @@ func TestChapterImagesLayout(t *testing.T) {
 	if err := os.WriteFile(bb.bin, []byte("busybox binary"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	progs, err := standInPrograms(fixtures.AllImages())
+	progs, err := standInPrograms(book.Images(chapters.Books()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestChapterImagesLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	for _, ci := range fixtures.AllImages() {
+	for _, ci := range book.Images(chapters.Books()) {
 		seen[ci.Ref] = true
 		files, cfg, err := standInLayout(ci, dir, bb, standins.Assets)
 		if err != nil {
@@ -146,14 +148,14 @@ func TestChapterImagesLayout(t *testing.T) {
 				t.Errorf("%s: %s missing", ci.Ref, dest)
 			}
 		}
-		if ci.Ref == fixtures.HelloKiamol && !bytes.Equal(got[rel(fixtures.HelloKiamolPage)].data, page) {
-			t.Errorf("%s: %s differs from the chapter's page", ci.Ref, fixtures.HelloKiamolPage)
+		if ci.Ref == ch02.HelloKiamol && !bytes.Equal(got[rel("/usr/share/nginx/html/index.html")].data, page) {
+			t.Errorf("%s: %s differs from the chapter's page", ci.Ref, "/usr/share/nginx/html/index.html")
 		}
 		if registryRepoTag(ci.Ref) != ci.Ref+":latest" {
 			t.Errorf("%s goes to %s", ci.Ref, registryRepoTag(ci.Ref))
 		}
 	}
-	for _, want := range []string{fixtures.HelloKiamol, fixtures.Whoami} {
+	for _, want := range []string{ch02.HelloKiamol, ch02.Whoami} {
 		if !seen[want] {
 			t.Errorf("no stand-in for %s", want)
 		}
@@ -162,13 +164,13 @@ func TestChapterImagesLayout(t *testing.T) {
 
 func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
 	assets := fstest.MapFS{"page.html": {Data: []byte("<h1>hi</h1>")}}
-	base := fixtures.Image{Ref: "kiamol/x", StandIn: fixtures.StandIn{
+	base := book.Image{Ref: "kiamol/x", StandIn: book.StandIn{
 		Program: "images/standins/x", Entrypoint: "/usr/local/bin/x", Busybox: true,
 		Files: map[string]string{"/srv/index.html": "page.html"}, Port: 80,
 	}}
-	key := func(i fixtures.Image, a fstest.MapFS) string {
+	key := func(i book.Image, a fstest.MapFS) string {
 		t.Helper()
-		k, err := chapterImagesKey([]fixtures.Image{i}, a)
+		k, err := chapterImagesKey([]book.Image{i}, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,13 +180,13 @@ func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
 	if key(base, assets) != k0 {
 		t.Fatal("the same descriptor gave two keys")
 	}
-	changes := map[string]func(*fixtures.Image){
-		"ref":        func(i *fixtures.Image) { i.Ref = "kiamol/y" },
-		"program":    func(i *fixtures.Image) { i.StandIn.Program = "images/standins/y" },
-		"entrypoint": func(i *fixtures.Image) { i.StandIn.Entrypoint = "/x" },
-		"busybox":    func(i *fixtures.Image) { i.StandIn.Busybox = false },
-		"port":       func(i *fixtures.Image) { i.StandIn.Port = 8080 },
-		"file dest":  func(i *fixtures.Image) { i.StandIn.Files = map[string]string{"/srv/other.html": "page.html"} },
+	changes := map[string]func(*book.Image){
+		"ref":        func(i *book.Image) { i.Ref = "kiamol/y" },
+		"program":    func(i *book.Image) { i.StandIn.Program = "images/standins/y" },
+		"entrypoint": func(i *book.Image) { i.StandIn.Entrypoint = "/x" },
+		"busybox":    func(i *book.Image) { i.StandIn.Busybox = false },
+		"port":       func(i *book.Image) { i.StandIn.Port = 8080 },
+		"file dest":  func(i *book.Image) { i.StandIn.Files = map[string]string{"/srv/other.html": "page.html"} },
 	}
 	for what, change := range changes {
 		i := base
@@ -197,12 +199,12 @@ func TestChapterImagesKeyCoversTheDescriptor(t *testing.T) {
 	if key(base, fstest.MapFS{"page.html": {Data: []byte("<h1>bye</h1>")}}) == k0 {
 		t.Error("changing an asset's bytes kept the key")
 	}
-	if _, err := chapterImagesKey([]fixtures.Image{base}, fstest.MapFS{}); err == nil {
+	if _, err := chapterImagesKey([]book.Image{base}, fstest.MapFS{}); err == nil {
 		t.Error("a missing asset was not an error")
 	}
 	bad := base
 	bad.StandIn.Entrypoint = "x"
-	if _, err := chapterImagesKey([]fixtures.Image{bad}, assets); err == nil {
+	if _, err := chapterImagesKey([]book.Image{bad}, assets); err == nil {
 		t.Error("a relative entrypoint was not an error")
 	}
 }
@@ -258,7 +260,7 @@ func TestProgramsKeyChangesWithSources(t *testing.T) {
 // build makes (the chapters' stand-ins, pause, and what the nodes run) to
 // what programsKey can key: the standard library and this module.
 func TestStandInProgramsAreKeyedByAllTheyImport(t *testing.T) {
-	progs, err := standInPrograms(fixtures.AllImages())
+	progs, err := standInPrograms(book.Images(chapters.Books()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
 	"io"
 	"os"
 	"os/exec"
@@ -23,10 +24,10 @@ import (
 	"github.com/onsi/ginkgo/v2/ginkgo/command"
 	"github.com/onsi/ginkgo/v2/ginkgo/run"
 
-	"github.com/kiamol-e2e/kiamol-e2e/e2e"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/ginkgoflags"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/preflight"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/spec"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/tempdir"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/verdict"
 )
@@ -133,7 +134,7 @@ func runner(args []string) int {
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Labels: *labels, Suite: suite})
+	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Chapters: chapters.Books(), Labels: *labels, Suite: suite})
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
@@ -293,7 +294,7 @@ func printNew(path string, offset int64) int64 {
 			return offset // a part line waits for its end
 		}
 		offset += int64(len(line))
-		var p e2e.Progress
+		var p spec.Progress
 		if json.Unmarshal([]byte(line), &p) == nil {
 			fmt.Printf("  %-4s %5.1fs  %s\n", progressWord(p.State), p.Took.Seconds(), p.Claim)
 		}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,7 +47,7 @@ func main() {
 		}
 		return
 	}
-	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Labels: *labels, Suite: *suite, Ginkgo: *ginkgo, Docker: *checkDocker, RBAC: "make rbac"})
+	said, err := preflight.Check(ctx, settings.FromEnv(), preflight.Options{Chapters: chapters.Books(), Labels: *labels, Suite: *suite, Ginkgo: *ginkgo, Docker: *checkDocker, RBAC: "make rbac"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 		os.Exit(2)

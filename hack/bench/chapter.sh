@@ -7,11 +7,11 @@
 # cluster: the suite's yardstick, not a test. WAIT_NAMESPACE=1 also waits,
 # at the end, until the namespace is gone, as the suite's own end used to.
 #
-#   KUBECTL=... KUBECONFIG=... CONTEXT=... FIXTURES=fixtures/ch02 hack/bench/chapter.sh
+#   KUBECTL=... KUBECONFIG=... CONTEXT=... FIXTURES=chapters/ch02 hack/bench/chapter.sh
 set -euo pipefail
 
 : "${KUBECTL:?the kubectl to run (make tools builds one)}" "${KUBECONFIG:?}" "${CONTEXT:?}"
-FIXTURES=${FIXTURES:-fixtures/ch02}
+FIXTURES=${FIXTURES:-chapters/ch02}
 WAIT_NAMESPACE=${WAIT_NAMESPACE:-}
 for tool in curl python3 docker; do
   command -v "$tool" >/dev/null || { echo "chapter.sh: $tool is not installed" >&2; exit 2; }

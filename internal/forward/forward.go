@@ -26,10 +26,11 @@ type Session struct {
 // forwarding is the line kubectl prints once it listens.
 var forwarding = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
 
-// Start runs `kubectl port-forward TARGET :PORT` on 127.0.0.1 and waits
+// Start runs kubectl with args, a port-forward to target that listens on
+// 127.0.0.1 only ("port-forward --address=127.0.0.1 TARGET :PORT"), and waits
 // until it listens (within ready).
-func Start(ctx context.Context, k kubectl.Kubectl, target string, port int, ready time.Duration) (*Session, error) {
-	p, err := k.Start(ctx, "port-forward", "--address", "127.0.0.1", target, ":"+strconv.Itoa(port))
+func Start(ctx context.Context, k kubectl.Kubectl, target string, args []string, ready time.Duration) (*Session, error) {
+	p, err := k.Start(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,8 @@ import (
 type Options struct {
 	Labels, Suite, Ginkgo, RBAC string
 	Docker                      bool
+	// Chapters are the chapters the run proves.
+	Chapters []*book.Chapter
 }
 
 // Said is what preflight found to say before the run starts.
@@ -62,13 +65,13 @@ func Check(ctx context.Context, s settings.Settings, o Options) (Said, error) {
 			return Said{}, err
 		}
 	}
-	if err := Manifests(s.Manifests); err != nil {
+	if err := Manifests(o.Chapters, s.Manifests); err != nil {
 		return Said{}, err
 	}
 	if _, err := settings.TimeoutsFromEnv(); err != nil {
 		return Said{}, &Problem{What: err.Error(), Do: "unset it, or give a factor such as 2"}
 	}
-	if err := ReplaceImages(s.ReplaceImages); err != nil {
+	if err := ReplaceImages(o.Chapters, s.ReplaceImages); err != nil {
 		return Said{}, err
 	}
 	if s.Nodes < 1 || s.Nodes > 5 {

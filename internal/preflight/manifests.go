@@ -12,17 +12,16 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
-
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/oneline"
 )
 
 // Manifests parses each chapter's manifests (from dir, or the embedded
 // copies) and checks each declares the object the specs look for, so a
 // broken file fails here, by name, and not as a timeout minutes later.
-func Manifests(dir string) error {
+func Manifests(chapters []*book.Chapter, dir string) error {
 	fix := "fix the file, or unset MANIFESTS to use the suite's own copy"
-	for _, c := range fixtures.Chapters {
+	for _, c := range chapters {
 		for _, m := range c.Objects {
 			raw, path, err := c.Manifest(dir, m.File)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -79,10 +78,10 @@ func Decode(raw []byte) ([]k8s.Object, error) {
 
 // ReplaceImages checks E2E_REPLACE_IMAGES: each entry names one of the
 // chapters' images and what to run instead.
-func ReplaceImages(replace map[string]string) error {
+func ReplaceImages(chapters []*book.Chapter, replace map[string]string) error {
 	known := map[string]bool{}
 	var names []string
-	for _, i := range fixtures.AllImages() {
+	for _, i := range book.Images(chapters) {
 		known[i.Ref] = true
 		names = append(names, i.Ref)
 	}

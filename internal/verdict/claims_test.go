@@ -2,32 +2,34 @@ package verdict
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/report"
 )
 
 // owes installs, for one test, a chapter 2 that lists these claims, in
 // this (the book's) order.
-func owes(t *testing.T, claims ...fixtures.Claim) {
-	saved := chapters
-	t.Cleanup(func() { chapters = saved })
-	chapters = []*fixtures.Chapter{{ID: ch02, Title: ch02Title, Claims: claims}}
+func owes(t *testing.T, claims ...book.Claim) {
+	saved := books
+	t.Cleanup(func() { books = saved })
+	books = []*book.Chapter{{ID: ch02ID, Title: ch02Title, Claims: claims}}
 }
 
-func listed(id, says string, labels ...string) fixtures.Claim {
-	return fixtures.Claim{ID: id, Says: says, Commands: []string{"kubectl " + says}, Labels: labels}
+func listed(id, says string, labels ...string) book.Claim {
+	return book.Claim{ID: id, Says: says, Steps: []book.Step{book.Kubectl("kubectl " + says)}, Labels: labels}
 }
 
 // proves is a spec made with claim(id) in the state given.
 func proves(line int, id string, state types.SpecState, f types.Failure, labels ...string) types.SpecReport {
-	s := spec("pods_test.go", line, "2.1 Pods", append([]string{ch02}, labels...), "", state, time.Second, f)
-	s.LeafNodeText = fixtures.ClaimPrefix(id) + "as the descriptor says"
+	s := spec("pods_test.go", line, "2.1 Pods", append([]string{ch02ID}, labels...), "", state, time.Second, f)
+	s.LeafNodeText = book.ClaimPrefix(id) + "as the descriptor says"
 	return s
 }
 
@@ -37,7 +39,7 @@ func summaryOf(v verdict) string {
 	return out.String()
 }
 
-var owed = []fixtures.Claim{
+var owed = []book.Claim{
 	listed("2.1/pod-ready", "a Pod becomes Ready"),
 	listed("2.1/self-healing", "the Pod heals itself", "self-healing"),
 	listed("2.4/cp", "a file comes out of the container", "cp"),
@@ -252,5 +254,36 @@ func TestASpecsCleanupLeftUndoneIsSaidAndFailsNothing(t *testing.T) {
 	v := readAs(t, suiteOf(true, s))
 	if got := summaryOf(v); !strings.Contains(got, "cleanup: "+left+"\n") || v.result() != resultPass || v.failed != 0 {
 		t.Errorf("result %v, summary:\n%s", v.result(), got)
+	}
+}
+
+// The commands the verdict prints under a claim are the ones its report
+// says ran, each as it ran, with the book's form beside it where a
+// substitution applied; a claim that ran none shows the book's.
+func TestPrintedCommandsAreTheOnesThatRan(t *testing.T) {
+	ran := []report.Ran{
+		{Book: "kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol", Ran: "kubectl run hello-kiamol --image=kiamol/ch02-hello-kiamol"},
+		{Book: "kubectl port-forward pod/hello-kiamol 8080:80", Ran: "kubectl port-forward --address=127.0.0.1 pod/hello-kiamol :80", Why: "a free local port"},
+	}
+	s := spec("pods_test.go", 19, podsDescribe, []string{ch02ID, "pods"}, "gives a Pod", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
+	for _, r := range ran {
+		s.ReportEntries = append(s.ReportEntries, types.ReportEntry{Name: report.RanEntry, Value: types.WrapEntryValue(r.JSON())})
+	}
+	v := read(t, types.Report{SpecReports: types.SpecReports{s}})
+	var printed []string
+	for _, row := range v.rows {
+		if row.claimID != "" && row.ran {
+			printed = row.commands
+		}
+	}
+	want := []string{ran[0].Ran, ran[1].Ran + "   [book: " + ran[1].Book + "; a free local port]"}
+	if !slices.Equal(printed, want) {
+		t.Fatalf("printed %q\n want %q", printed, want)
+	}
+	if out := summaryOf(v); !strings.Contains(out, "      ran: "+strings.Join(want, " ; ")+"\n") {
+		t.Errorf("the summary does not print them as they ran:\n%s", out)
+	}
+	if md := markdown(v); !strings.Contains(md, "`"+ran[1].Ran+"   [book: "+ran[1].Book+"; a free local port]`") {
+		t.Errorf("the table does not print them as they ran:\n%s", md)
 	}
 }

@@ -94,9 +94,9 @@ func healthEntryOf(line string) types.ReportEntry {
 func TestABrokenClusterComesFirst(t *testing.T) {
 	const notReady = "node kiamol-e2e-control-plane NotReady: Kubelet stopped posting node status."
 	unhealthy := ClusterInfo{Name: "kind-kiamol-e2e", Version: "v1.34.4", Health: notReady}
-	failedLater := spec("pods_test.go", 46, podsDescribe, []string{ch02}, "heals itself", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
+	failedLater := spec("pods_test.go", 46, podsDescribe, []string{ch02ID}, "heals itself", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
 	failedLater.ReportEntries = []types.ReportEntry{healthEntryOf("the API server at https://127.0.0.1:1234 stopped answering:\n connection refused")}
-	sameAgain := spec("pods_test.go", 59, podsDescribe, []string{ch02}, "serves", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
+	sameAgain := spec("pods_test.go", 59, podsDescribe, []string{ch02ID}, "serves", types.SpecStateFailed, time.Second, types.Failure{Message: "boom"})
 	sameAgain.ReportEntries = []types.ReportEntry{healthEntryOf(notReady)}
 	for _, tc := range []struct {
 		name  string
@@ -167,7 +167,7 @@ func TestHeaderNamesWhatWasVerified(t *testing.T) {
 
 // A claim's path (how it reached the node's runtime) shows on its line.
 func TestPathShowsOnTheClaimsLine(t *testing.T) {
-	healed := spec("pods_test.go", 46, podsDescribe, []string{ch02}, "heals itself", types.SpecStatePassed, time.Second, types.Failure{})
+	healed := spec("pods_test.go", 46, podsDescribe, []string{ch02ID}, "heals itself", types.SpecStatePassed, time.Second, types.Failure{})
 	healed.ReportEntries = []types.ReportEntry{{Name: pathEntry, Value: types.WrapEntryValue("node pod: kubectl debug node/n1 --profile=sysadmin ...")}}
 	v := read(t, types.Report{SuiteSucceeded: true, SpecReports: types.SpecReports{setUp(clusterEntryOf(clusterJSON)), healed}})
 	var out bytes.Buffer

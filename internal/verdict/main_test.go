@@ -13,13 +13,15 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/report"
 )
 
 // writeReport writes r the way `ginkgo --json-report` does: a JSON array
 // of reports, each value marshalled by Ginkgo's own MarshalJSON methods.
 func writeReport(t *testing.T, r types.Report) string {
 	t.Helper()
+	r = asWritten(r)
 	raw, err := json.Marshal([]types.Report{r})
 	if err != nil {
 		t.Fatal(err)
@@ -55,12 +57,12 @@ func readAs(t *testing.T, r types.Report) verdict {
 // what the chapter's descriptor would list if those were all its specs.
 func describe(t *testing.T, reports ...types.Report) {
 	t.Helper()
-	saved := chapters
-	t.Cleanup(func() { chapters = saved })
+	saved := books
+	t.Cleanup(func() { books = saved })
 	var specs []types.SpecReport
 	for _, r := range reports {
 		for _, s := range r.SpecReports {
-			if s.LeafNodeType == types.NodeTypeIt && slices.Contains(s.Labels(), ch02) && fixtures.ClaimIDOf(s.LeafNodeText) != "" {
+			if s.LeafNodeType == types.NodeTypeIt && slices.Contains(s.Labels(), ch02ID) && book.ClaimIDOf(s.LeafNodeText) != "" {
 				specs = append(specs, s)
 			}
 		}
@@ -68,22 +70,22 @@ func describe(t *testing.T, reports ...types.Report) {
 	slices.SortStableFunc(specs, func(a, b types.SpecReport) int {
 		return cmp.Or(cmp.Compare(a.LeafNodeLocation.FileName, b.LeafNodeLocation.FileName), cmp.Compare(a.LeafNodeLocation.LineNumber, b.LeafNodeLocation.LineNumber))
 	})
-	ch := &fixtures.Chapter{ID: ch02, Title: ch02Title}
+	ch := &book.Chapter{ID: ch02ID, Title: ch02Title}
 	for _, s := range specs {
-		id := fixtures.ClaimIDOf(s.LeafNodeText)
+		id := book.ClaimIDOf(s.LeafNodeText)
 		if _, ok := ch.Claim(id); ok {
 			continue
 		}
 		var labels []string
 		for _, l := range s.Labels() {
-			if l != ch02 {
+			if l != ch02ID {
 				labels = append(labels, l)
 			}
 		}
-		ch.Claims = append(ch.Claims, fixtures.Claim{ID: id, Says: strings.TrimPrefix(s.LeafNodeText, fixtures.ClaimPrefix(id)),
-			Commands: []string{"kubectl " + strings.TrimPrefix(id, "2.1/")}, Labels: labels})
+		ch.Claims = append(ch.Claims, book.Claim{ID: id, Says: strings.TrimPrefix(s.LeafNodeText, book.ClaimPrefix(id)),
+			Steps: []book.Step{book.Kubectl("kubectl " + strings.TrimPrefix(id, "2.1/"))}, Labels: labels})
 	}
-	chapters = []*fixtures.Chapter{ch}
+	books = []*book.Chapter{ch}
 }
 
 // idFor is the claim ID the tests give a chapter 2 spec with this text.
@@ -97,7 +99,7 @@ var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 func shown(it string) string { return idFor(it) + ": " + it }
 
 // claimed gives a chapter 2 spec's text the claim ID claim() gives it.
-func claimed(it string) string { return fixtures.ClaimPrefix(idFor(it)) + it }
+func claimed(it string) string { return book.ClaimPrefix(idFor(it)) + it }
 
 func skipped(reason string) types.Failure { return types.Failure{Message: reason} }
 
@@ -141,7 +143,7 @@ func TestMissingReportIsAnError(t *testing.T) {
 // claim is a chapter 2 spec in the state given.
 func claim(it string, state types.SpecState) types.SpecReport {
 	return types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: claimed(it), State: state,
-		ContainerHierarchyTexts: []string{"Chapter 2"}, ContainerHierarchyLabels: [][]string{{ch02}}}
+		ContainerHierarchyTexts: []string{"Chapter 2"}, ContainerHierarchyLabels: [][]string{{ch02ID}}}
 }
 
 func TestRun(t *testing.T) {
@@ -282,4 +284,21 @@ func TestRun(t *testing.T) {
 func withFailure(s types.SpecReport, f types.Failure) types.SpecReport {
 	s.Failure = f
 	return s
+}
+
+// asWritten gives each failed spec of a made-up report the cause entry the
+// suite's fail handler leaves for its failure's message, as a run would.
+func asWritten(r types.Report) types.Report {
+	r.SpecReports = slices.Clone(r.SpecReports)
+	for i, s := range r.SpecReports {
+		if s.State != types.SpecStateFailed || s.Failure.Message == "" || s.Failure.ForwardedPanic != "" {
+			continue
+		}
+		if slices.ContainsFunc(s.ReportEntries, func(e types.ReportEntry) bool { return e.Name == report.CauseEntry }) {
+			continue
+		}
+		s.ReportEntries = append(slices.Clone(s.ReportEntries), causeEntry(report.LayerClaim, s.Failure.Message))
+		r.SpecReports[i] = s
+	}
+	return r
 }

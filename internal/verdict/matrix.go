@@ -76,8 +76,11 @@ func BuildMatrix(cols []Column) (Matrix, error) {
 	}
 	// Every chapter claim has a row, in the book's order, so a column
 	// that never ran still shows what it owes.
-	for _, ch := range chapters {
+	for _, ch := range books {
 		for _, c := range ch.Claims {
+			if c.Later != "" {
+				continue
+			}
 			rowFor(ch.Title, c.ID, c.Says)
 		}
 	}

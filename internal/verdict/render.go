@@ -81,8 +81,12 @@ func writeRow(w io.Writer, r row) {
 		fmt.Fprintln(w, "      reason: "+r.note)
 	}
 	if r.outcome != pass && len(r.commands) > 0 {
-		// What a reader would type to see it for themselves.
-		fmt.Fprintln(w, "      book: "+strings.Join(r.commands, " ; "))
+		// What ran, or what a reader would type, to see it for themselves.
+		label := "book"
+		if r.ran {
+			label = "ran"
+		}
+		fmt.Fprintln(w, "      "+label+": "+strings.Join(r.commands, " ; "))
 	}
 	if r.path != "" {
 		fmt.Fprintln(w, "      path: "+r.path)
@@ -104,6 +108,9 @@ func (v verdict) notes(quote string) []string {
 	}
 	for _, c := range v.cleanup {
 		out = append(out, "cleanup: "+collapse(c))
+	}
+	for _, l := range v.later {
+		out = append(out, "not checked yet, left for later: "+l)
 	}
 	return out
 }
@@ -207,7 +214,7 @@ func writeSection(b *strings.Builder, name string, rows []row) {
 	b.WriteString("## " + name + "\n\n")
 	claims := len(rows) > 0 && rows[0].chapter != ""
 	if claims {
-		b.WriteString("| claim | the book's commands | result | time | cause / reason |\n|---|---|---|---|---|\n")
+		b.WriteString("| claim | commands as they ran (or the book's, where none ran) | result | time | cause / reason |\n|---|---|---|---|---|\n")
 	} else {
 		b.WriteString("| " + first + " | result | time | cause / reason |\n|---|---|---|---|\n")
 	}
@@ -265,7 +272,7 @@ func code(cmds []string) string {
 // chapterList names the chapters judged: "chapter 2", "chapters 2, 3".
 func chapterList() string {
 	var n []string
-	for _, c := range chapters {
+	for _, c := range books {
 		n = append(n, strings.TrimLeft(strings.TrimPrefix(c.ID, "ch"), "0"))
 	}
 	if len(n) == 1 {

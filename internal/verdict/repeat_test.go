@@ -81,7 +81,7 @@ func TestRepeat(t *testing.T) {
 				"claim times over the runs each passed in (min / median / max):\n" +
 				"     3.0s /    3.0s /    4.0s  " + shown("gives a Pod") + "\n" +
 				"     1.0s /    1.0s /    1.0s  " + shown("heals itself") + " (passed in 1 of 3 runs)\n" +
-				"e2e-repeat: FAIL: run 3 of 3 failed: " + shown("heals itself") + ": pod kiamol-e2e-1/hello-kiamol is Ready — got " +
+				"e2e-repeat: FAIL: run 3 of 3 failed: " + shown("heals itself") + ": pod kiamol-e2e-1/hello-kiamol not Ready after 1m0s: " +
 				"pod kiamol-e2e-1/hello-kiamol phase=Pending ready=false; container hello-kiamol: waiting ErrImagePull pull access denied (restarts 0)\n",
 		},
 		{

@@ -13,7 +13,7 @@ import (
 // Synthetic specs for the result rules: chapter claims, cluster checks and
 // a spec that is neither, each at its own line of the source.
 func ch02Spec(line int, it string, state types.SpecState, f types.Failure, labels ...string) types.SpecReport {
-	return spec("pods_test.go", line, podsDescribe, append([]string{ch02}, labels...), it, state, time.Second, f)
+	return spec("pods_test.go", line, podsDescribe, append([]string{ch02ID}, labels...), it, state, time.Second, f)
 }
 
 func smokeSpec(it string, state types.SpecState, f types.Failure) types.SpecReport {
@@ -107,7 +107,7 @@ func TestResult(t *testing.T) {
 		{
 			name: "a skipped claim: incomplete, naming it and its reason",
 			report: suiteOf(true, ch02Spec(19, "gives a Pod", passed, none),
-				spec("manifests_test.go", 51, manifestsDesc, []string{ch02, "manifests"}, "can be applied from a URL", skipSt, time.Second, offline)),
+				spec("manifests_test.go", 51, manifestsDesc, []string{ch02ID, "manifests"}, "can be applied from a URL", skipSt, time.Second, offline)),
 			want:        resultIncomplete,
 			wantClosing: "e2e: INCOMPLETE (1 passed, 1 skipped)",
 			wantReasons: []string{"incomplete: skipped: " + shown("can be applied from a URL") + " — the cluster has no route to the internet"},

@@ -10,8 +10,10 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/report"
 )
 
 type outcome int
@@ -39,9 +41,9 @@ var resultWord = map[result]string{resultPass: "PASS", resultIncomplete: "INCOMP
 // report that cannot be read or is refused.
 var exitStatus = map[result]int{resultPass: 0, resultFail: 1, resultIncomplete: 3}
 
-// chapters are the chapters whose claims the verdict judges: a spec is a
+// books are the chapters whose claims the verdict judges: a spec is a
 // chapter claim when it carries a chapter's ID as a label.
-var chapters = fixtures.Chapters
+var books = chapters.Books()
 
 // Sections after the chapters', in the order they are shown. Specs labelled
 // smoke or airgap check the cluster, not a claim the book makes; a spec
@@ -58,7 +60,7 @@ var clusterLabels = []string{"smoke", "airgap"}
 // sectionOrder is each chapter's title in book order, then the rest.
 func sectionOrder() []string {
 	var out []string
-	for _, c := range chapters {
+	for _, c := range books {
 		out = append(out, c.Title)
 	}
 	return append(out, clusterSection, otherSection, suiteSection)
@@ -79,8 +81,10 @@ type row struct {
 	claimID string
 	order   int
 	claim   string
-	// commands are the book's commands for the claim, from the descriptor.
+	// commands are the claim's commands: as they ran (ran), from the
+	// claim's report, else the book's, from the descriptor.
 	commands []string
+	ran      bool
 	// path says how a claim that depends on the cluster's shape reached
 	// what it needed ("node pod: kubectl debug node/...").
 	path    string
@@ -120,6 +124,9 @@ type verdict struct {
 	// the cluster was still removing at the run's end, temporary folders
 	// that could not be removed ("cleanup" entries).
 	cleanup []string
+	// later lists the claims the chapters leave for later: listed, not
+	// run, not counted.
+	later []string
 	// privileged is what the run made on the cluster with privilege (the
 	// specs' "privileged" entries), each once: the header lists it.
 	privileged []clusterinfo.Privileged
@@ -227,7 +234,7 @@ func (v *verdict) addSuiteNode(s types.SpecReport) {
 		name += fmt.Sprintf(" (%s:%d)", filepath.Base(s.LeafNodeLocation.FileName), s.LeafNodeLocation.LineNumber)
 	}
 	r := row{section: suiteSection, claim: name, outcome: fail, runTime: s.RunTime,
-		note: cause(s.Failure, s.State), loc: s.LeafNodeLocation, suiteNode: s.LeafNodeType.String()}
+		note: cause(s), loc: s.LeafNodeLocation, suiteNode: s.LeafNodeType.String()}
 	for i := range v.rows {
 		if v.rows[i].suiteNode == r.suiteNode {
 			// The other processes only echo process 1's failure, as
@@ -266,14 +273,18 @@ func specRow(s types.SpecReport, r types.Report) row {
 		out.setUpFailed = s.State.Is(types.SpecStateFailureStates) && s.Failure.FailureNodeType == types.NodeTypeBeforeAll
 	}
 	if out.chapter != "" {
-		out.claimID = fixtures.ClaimIDOf(s.LeafNodeText)
+		out.claimID = book.ClaimIDOf(s.LeafNodeText)
 		ch := chapterByID(out.chapter)
 		if c, i, ok := claimOf(ch, out.claimID); ok {
-			out.claim, out.commands, out.order = c.ID+": "+c.Says, c.Commands, i
+			out.claim, out.order = c.ID+": "+c.Says, i
+			out.commands, out.ran = ranCommands(s)
+			if !out.ran {
+				out.commands = bookCommands(c)
+			}
 		} else {
 			// A spec the verdict cannot count against any claim proves
 			// nothing the descriptor owes: a defect, said as one.
-			out.outcome, out.note = fail, fmt.Sprintf("spec carries label %s but names none of its claims (fixtures/%s.go lists them): its result cannot be counted", out.chapter, out.chapter)
+			out.outcome, out.note = fail, fmt.Sprintf("spec carries label %s but names none of its claims (chapters/%s lists them): its result cannot be counted", out.chapter, out.chapter)
 			return out
 		}
 	}
@@ -281,7 +292,7 @@ func specRow(s types.SpecReport, r types.Report) row {
 	case s.State == types.SpecStatePassed:
 		out.outcome = pass
 	case s.State.Is(types.SpecStateFailureStates):
-		out.outcome, out.note = fail, cause(s.Failure, s.State)
+		out.outcome, out.note = fail, cause(s)
 	case s.State == types.SpecStatePending:
 		out.outcome, out.note = skip, "pending"
 	case s.Failure.Message != "":
@@ -296,15 +307,35 @@ func specRow(s types.SpecReport, r types.Report) row {
 	return out
 }
 
-// cleanupEntry is the report entry of a clean-up left undone
-// (e2e.CleanupEntry): the cluster still removing the run's namespaces at its
-// end, a spec's temporary folder that could not be removed.
-const cleanupEntry = "cleanup"
+// The report entries the verdict reads (internal/report).
+const (
+	cleanupEntry = report.CleanupEntry
+	pathEntry    = report.PathEntry
+)
 
-// pathEntry is the report entry a claim that depends on the cluster's
-// shape adds to say how it reached what it needed (self-healing: this
-// machine's access to the node's runtime, or a Pod on the node).
-const pathEntry = "path"
+// ranCommands are the commands a claim's report says it ran, each as it
+// ran with the book's form beside where they differ; ok is false when it
+// ran none.
+func ranCommands(s types.SpecReport) (lines []string, ok bool) {
+	for _, e := range s.ReportEntries {
+		if e.Name != report.RanEntry {
+			continue
+		}
+		if r, ok := report.ParseRan(e.Value.String()); ok {
+			lines = append(lines, r.Line())
+		}
+	}
+	return lines, len(lines) > 0
+}
+
+// bookCommands are a claim's commands as the book prints them.
+func bookCommands(c book.Claim) []string {
+	var out []string
+	for _, st := range c.Steps {
+		out = append(out, st.Book)
+	}
+	return out
+}
 
 // pathOf is a spec's path entries, each shortened on its own, so that a
 // long command does not hide what came after it.
@@ -336,7 +367,7 @@ func deselected(s types.SpecReport, r types.Report) bool {
 // wins over a cluster label: a spec that makes a claim of the book must
 // pass for the book to hold, whatever else it is tagged with.
 func classify(labels []string) (section, chapter string) {
-	for _, c := range chapters {
+	for _, c := range books {
 		if slices.Contains(labels, c.ID) {
 			return c.Title, c.ID
 		}
@@ -461,7 +492,7 @@ func (v verdict) incompleteReasons(quote string) []string {
 // passed, it proves nothing the book says.
 func noClaims() string {
 	var ids []string
-	for _, c := range chapters {
+	for _, c := range books {
 		ids = append(ids, c.ID)
 	}
 	return "no chapter claim in the report: no spec carries a chapter label (" + strings.Join(ids, ", ") + ")"
@@ -525,9 +556,13 @@ func (v *verdict) owe(rows []row, r types.Report, stoppedEarly bool) {
 			specs[row.claimID]++
 		}
 	}
-	for _, ch := range chapters {
+	for _, ch := range books {
 		for i, c := range ch.Claims {
-			base := row{section: ch.Title, chapter: ch.ID, claimID: c.ID, order: i, claim: c.ID + ": " + c.Says, commands: c.Commands, absent: true}
+			if c.Later != "" {
+				v.later = append(v.later, fmt.Sprintf("%s (needs %s): %s", c.ID, needList(c.Needs), c.Later))
+				continue
+			}
+			base := row{section: ch.Title, chapter: ch.ID, claimID: c.ID, order: i, claim: c.ID + ": " + c.Says, commands: bookCommands(c), absent: true}
 			switch n := specs[c.ID]; {
 			case n == 1, n == 0 && stoppedEarly:
 			case n == 0 && !selects(r, append([]string{ch.ID}, c.Labels...)):
@@ -554,8 +589,8 @@ func selects(r types.Report, labels []string) bool {
 	return err != nil || filter(append(labels, r.SuiteLabels...))
 }
 
-func chapterByID(id string) *fixtures.Chapter {
-	for _, c := range chapters {
+func chapterByID(id string) *book.Chapter {
+	for _, c := range books {
 		if c.ID == id {
 			return c
 		}
@@ -564,14 +599,23 @@ func chapterByID(id string) *fixtures.Chapter {
 }
 
 // claimOf is a chapter's claim by ID, with its place in the descriptor.
-func claimOf(ch *fixtures.Chapter, id string) (fixtures.Claim, int, bool) {
+func claimOf(ch *book.Chapter, id string) (book.Claim, int, bool) {
 	if ch == nil {
-		return fixtures.Claim{}, 0, false
+		return book.Claim{}, 0, false
 	}
 	for i, c := range ch.Claims {
 		if c.ID == id {
 			return c, i, true
 		}
 	}
-	return fixtures.Claim{}, 0, false
+	return book.Claim{}, 0, false
+}
+
+// needList names needs: "loadbalancer, nodeport".
+func needList(ns []book.Need) string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, string(n))
+	}
+	return strings.Join(out, ", ")
 }

@@ -6,7 +6,7 @@
 //	go run ./cmd/verdict [-md PATH] _artifacts/report.json
 //	go run ./cmd/verdict -repeat [-md PATH] report-1.json report-2.json ...
 //
-// A chapter claim is a spec labelled with a chapter's ID (fixtures.Chapters,
+// A chapter claim is a spec labelled with a chapter's ID (chapters.All,
 // e.g. "ch02"); specs labelled smoke or airgap are cluster checks. The
 // verdict is one of three:
 //

@@ -1,4 +1,4 @@
-package e2e
+package spec
 
 import (
 	"cmp"
@@ -23,6 +23,7 @@ import (
 func (k *Suite) smoke() {
 	Describe("The cluster under test", Label("smoke"), func() {
 		It("has every node Ready", func(ctx SpecContext) {
+			var notReady []string
 			Eventually(ctx, func(g Gomega) []string {
 				var nodes corev1.NodeList
 				g.Expect(k.klient.List(ctx, &nodes)).To(Succeed())
@@ -36,9 +37,9 @@ func (k *Suite) smoke() {
 					}
 				}
 				if len(notReal) > 0 {
-					StopTrying(strings.Join(notReal, "; ")).Now()
+					stopBecause(LayerCluster, strings.Join(notReal, "; "))
 				}
-				var notReady []string
+				notReady = notReady[:0]
 				for i := range nodes.Items {
 					if nr := diagnose.NodeNotReady(&nodes.Items[i]); nr != "" {
 						notReady = append(notReady, nr)
@@ -46,11 +47,13 @@ func (k *Suite) smoke() {
 				}
 				if len(notReady) > 0 {
 					if problems := k.health.Established(ctx); len(problems) > 0 {
-						StopTrying("cluster: " + problems.String()).Now()
+						stopBecause(LayerCluster, "cluster: "+problems.String())
 					}
 				}
 				return notReady
-			}).WithTimeout(k.timeouts.NodeReady).WithPolling(k.timeouts.Poll).Should(BeEmpty(), "every node is Ready")
+			}).WithTimeout(k.timeouts.NodeReady).WithPolling(k.timeouts.Poll).Should(BeEmpty(), because(LayerCluster, func() string {
+				return "not every node is Ready: " + strings.Join(notReady, "; ")
+			}))
 		}, SpecTimeout(k.timeouts.Spec))
 
 		for _, c := range []struct{ name, selector string }{
@@ -67,7 +70,7 @@ func (k *Suite) smoke() {
 					Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
 						if why := k.noneWillCome(ctx, c.selector); why != "" {
-							Fail(why)
+							failBecause(LayerCluster, why)
 						}
 						Skip("this cluster runs no " + c.name + " pod (" + c.selector + ") in kube-system: k3s and managed control planes run it out of sight")
 					}
@@ -82,17 +85,19 @@ func (k *Suite) smoke() {
 					g.Expect(err).NotTo(HaveOccurred())
 					if len(pods) == 0 {
 						if why := k.noneWillCome(ctx, c.selector); why != "" {
-							StopTrying(why).Now()
+							stopBecause(LayerCluster, why)
 						}
 					}
 					if len(pods) == 0 || !everyReady(pods) {
 						if problems := k.health.Established(ctx); len(problems) > 0 {
-							StopTrying(fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problems, diagnose.DescribePods(pods))).Now()
+							stopBecause(LayerCluster, fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problems, diagnose.DescribePods(pods)))
 						}
 					}
 					return pods
 				}).WithTimeout(k.timeouts.SystemPods).WithPolling(k.timeouts.Poll).Should(
-					allRunningAndReady(), "kube-system pods with %s", c.selector)
+					allRunningAndReady(), because(LayerCluster, func() string {
+						return fmt.Sprintf("kube-system pods with %s are not all Running and Ready: %s", c.selector, diagnose.DescribePods(pods))
+					}))
 			}, SpecTimeout(k.timeouts.Spec))
 		}
 
@@ -122,7 +127,7 @@ func everyReady(pods []corev1.Pod) bool {
 // Ready, read off a Pod that the chapter's claims already run with it, in
 // the group that runs it; air-gapped, the running image is the stand-in the
 // local registry serves.
-// (fixtures' tests hold every chapter image to having one.)
+// (chapters' tests hold every chapter image to having one.)
 //
 // Pulled and running are taken from what only a kubelet leaves: the
 // container the runtime made (containerID <runtime>://<id>), the image it
@@ -187,12 +192,12 @@ func (k *Suite) pulledMustBeReported(ctx context.Context, p *corev1.Pod, contain
 			seen = append(seen, fmt.Sprintf("%s by %q: %s", e.InvolvedObject.FieldPath, by, e.Message))
 		}
 		return false
-	}).WithTimeout(k.timeouts.Controller).WithPolling(k.timeouts.Poll).Should(BeTrue(), func() string {
+	}).WithTimeout(k.timeouts.Controller).WithPolling(k.timeouts.Poll).Should(BeTrue(), because(LayerCluster, func() string {
 		others := "none"
 		if len(seen) > 0 {
 			others = strings.Join(seen, "; ")
 		}
 		return fmt.Sprintf("pod %s/%s: no Pulled event from the kubelet for container %s after %s (Pulled events seen: %s)",
 			p.Namespace, p.Name, container, k.timeouts.Controller, others)
-	})
+	}))
 }

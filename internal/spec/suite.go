@@ -1,9 +1,11 @@
-// Package e2e is the suite: the chapters' claims as Ginkgo specs, the
-// vocabulary they speak, and the set-up that gives them a cluster. Run
-// builds the specs around one Suite value, which holds everything the run
-// knows (settings, clients, the cluster), and runs them: under `go test`
-// (e2e_test.go, which make e2e compiles) and in the kiamol-e2e binary alike.
-package e2e
+// Package spec is how the suite runs the book's claims: the set-up that
+// gives them a cluster, the registration of every chapter's claims as Ginkgo
+// specs, the vocabulary their bodies speak (T: the book's steps, waits that
+// stop when the cluster has answered), the cluster checks, and the causes
+// each failure leaves for the verdict. Run builds the specs around one
+// Suite value, which holds everything the run knows (settings, clients,
+// the cluster, what it offers), and runs them.
+package spec
 
 import (
 	"context"
@@ -24,7 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
@@ -35,6 +37,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/internal/namespaces"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/nodehost"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/preflight"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/report"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/sweep"
 )
@@ -56,11 +59,12 @@ type Suite struct {
 	spaces *namespaces.Keeper
 	// created is the cluster this run made (process 1 only).
 	created *cluster.Cluster
+	// chapters are the chapters the run proves.
+	chapters []*Chapter
 }
 
-// CleanupEntry is the report entry saying what of the run's cleanup the
-// cluster was still doing at its end; the verdict shows it.
-const CleanupEntry = "cleanup"
+// CleanupEntry is a clean-up left undone (report.CleanupEntry).
+const CleanupEntry = report.CleanupEntry
 
 // run is what process 1 tells every parallel process about the cluster.
 type run struct {
@@ -87,27 +91,24 @@ type run struct {
 	Built      images.Built
 	Kubectl    string // the kubectl binary
 	KubectlDir string // kubectl's cache folder for this run
+	// Lacks says, for each need the cluster does not offer, why.
+	Lacks map[book.Need]string
 }
 
-// Run builds the suite's specs and runs them with Ginkgo, in this process
-// (one of several under ginkgo -p). s is the environment's settings, read
-// once by the caller.
-func Run(t GinkgoTestingT, s settings.Settings) bool {
-	RegisterFailHandler(Fail)
+// Run builds the suite's specs for the chapters and runs them with Ginkgo,
+// in this process (one of several under ginkgo -p). s is the environment's
+// settings, read once by the caller.
+func Run(t GinkgoTestingT, s settings.Settings, chapters []*Chapter) bool {
+	RegisterFailHandler(fail)
 	timeouts, err := settings.TimeoutsFromEnv()
 	if err != nil {
 		// preflight refuses a bad factor before the suite starts
 		fmt.Fprintln(os.Stderr, "kiamol-e2e: "+err.Error())
 	}
-	k := &Suite{settings: s, timeouts: timeouts}
+	k := &Suite{settings: s, timeouts: timeouts, chapters: chapters}
 	k.setUp()
 	k.reportProgress()
-	k.onePod()
-	k.pods()
-	k.controllers()
-	k.chapterManifests()
-	k.manifests()
-	k.deleting()
+	k.register(chapters)
 	k.smoke()
 	k.airgap()
 	return RunSpecs(t, "kiamol")
@@ -119,7 +120,7 @@ func (k *Suite) setUp() {
 	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		s := k.settings
 		r := run{Owner: sweep.Self(randomID()), Existing: s.Existing}
-		failOn(preflight.Manifests(s.Manifests))
+		failOn(preflight.Manifests(Books(k.chapters), s.Manifests))
 		var err error
 		r.Kubectl, err = kubectlBinary(ctx, s.Kubectl)
 		failOn(err)
@@ -132,6 +133,8 @@ func (k *Suite) setUp() {
 			k.makeCluster(ctx, &r)
 		}
 		k.connect(r)
+		r.Lacks = k.lacks(ctx, r)
+		k.run.Lacks = r.Lacks
 
 		swept, err := sweep.Namespaces(ctx, k.client, r.Owner, GinkgoWriter)
 		if err != nil || len(swept) > 0 {
@@ -297,7 +300,7 @@ func (k *Suite) inputs() *clusterinfo.Inputs {
 	s := k.settings
 	in := &clusterinfo.Inputs{ReplaceImages: s.ReplaceImages, TimeoutScale: k.timeouts.Scale}
 	if s.Manifests != "" {
-		hash, err := fixtures.ManifestsHash(s.Manifests)
+		hash, err := book.ManifestsHash(Books(k.chapters), s.Manifests)
 		failOn(err)
 		in.Manifests, in.ManifestsHash = s.Manifests, hash
 	}
@@ -355,7 +358,7 @@ func (k *Suite) kubectlVersion(ctx context.Context) string {
 func failOn(err error) {
 	GinkgoHelper()
 	if err != nil {
-		Fail(fmt.Sprintf("kiamol-e2e: %v", err))
+		failBecause(LayerSuite, fmt.Sprintf("kiamol-e2e: %v", err))
 	}
 }
 

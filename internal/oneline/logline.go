@@ -1,4 +1,4 @@
-package verdict
+package oneline
 
 import (
 	"regexp"
@@ -42,10 +42,10 @@ var (
 // short one ("kubectl apply failed: ...") reads fine where it is.
 const longCommand = 40
 
-// cleanLine strips log prefixes from one line of a failure message and
-// leads with the error, keeping the line's indentation (which tells Gomega's
-// printed values apart).
-func cleanLine(line string) string {
+// Tidy strips log prefixes (timestamps, klog and logrus headers) from one
+// line of a cause and leads with the error, keeping the line's indentation:
+// a runtime tool's failure reads as what went wrong, then the command.
+func Tidy(line string) string {
 	body := strings.TrimLeft(line, " \t")
 	indent := line[:len(line)-len(body)]
 	return indent + errorFirst(stripLogPrefixes(body))
@@ -96,7 +96,7 @@ func klogMessage(s string) string {
 			errText = unquote(m[2])
 		}
 	}
-	return joinNonEmpty(": ", msg, errText, strings.TrimSpace(rest))
+	return JoinNonEmpty(": ", msg, errText, strings.TrimSpace(rest))
 }
 
 // logfmtMessage is the message of `msg="..." ...`, unquoted; what follows
@@ -134,4 +134,15 @@ func errorFirst(s string) string {
 	}
 	cmd = longID.ReplaceAllStringFunc(cmd, func(id string) string { return id[:12] + "…" })
 	return errText + " (" + cmd + ")"
+}
+
+// JoinNonEmpty joins the parts that say something.
+func JoinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }

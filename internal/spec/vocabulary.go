@@ -1,4 +1,4 @@
-package e2e
+package spec
 
 import (
 	"bytes"
@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/forward"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/kubectl"
@@ -35,21 +34,6 @@ import (
 // e2e-framework's (klient/wait over its conditions), and stops as soon as
 // the cluster shows a cause that waiting cannot change.
 
-// claim declares the spec that proves one of a chapter's claims. Its text
-// and labels come from the chapter's descriptor (fixtures): "[2.1/pod-ready]
-// <the claim's sentence>", labelled with the chapter and the claim's own
-// labels. The verdict finds each claim's spec by that ID and owes a line to
-// every claim the descriptor lists; an ID the descriptor does not list stops
-// the suite from building its tree at all.
-func claim(id string, args ...any) bool {
-	ch, c, err := fixtures.FindClaim(id)
-	if err != nil {
-		panic(fmt.Sprintf("a spec names claim %q: %v; list it in the chapter's descriptor (fixtures)", id, err))
-	}
-	decorations := []any{Label(append([]string{ch.ID}, c.Labels...)...), Offset(1)}
-	return It(fixtures.ClaimPrefix(id)+c.Says, append(decorations, args...)...)
-}
-
 // namespace gives the current spec its own namespace and a kubectl in it.
 // It is deleted when the spec ends, without a wait: measured here, a spec's
 // namespace takes 4-5 s to go, which each process would spend idle.
@@ -57,21 +41,6 @@ func (k *Suite) namespace(ctx context.Context, prefix string) (string, kubectl.K
 	GinkgoHelper()
 	ns := k.spaces.Create(ctx, prefix)
 	return ns, k.kube().In(ns)
-}
-
-// mustRun runs a reader's command and fails the spec, with kubectl's own
-// words, if it fails.
-func mustRun(ctx context.Context, kc kubectl.Kubectl, args ...string) kubectl.Result {
-	GinkgoHelper()
-	By(kubectl.Line(args...))
-	r, err := kc.Run(ctx, args...)
-	var e *kubectl.Error
-	if errors.As(err, &e) {
-		// kubectl's reason first, then the command: one line that says why.
-		Fail(fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
-	}
-	Expect(err).NotTo(HaveOccurred(), "%s", kubectl.Line(args...))
-	return r
 }
 
 // image is the image a chapter's step runs: the book's, unless
@@ -102,9 +71,9 @@ func failWait(err error, timedOut func() string) {
 	GinkgoHelper()
 	var f final
 	if errors.As(err, &f) {
-		Fail(f.why)
+		failBecause(LayerCluster, f.why)
 	}
-	Fail(timedOut())
+	failBecause(LayerCluster, timedOut())
 }
 
 // unlessBroken is a wait's condition that also stops, with the cluster's
@@ -214,19 +183,6 @@ func (k *Suite) deploymentMustRun(ctx context.Context, ns, name string, n int) (
 	return d, pods
 }
 
-// forwardTo runs `kubectl port-forward TARGET :80` for the rest of the spec.
-func (k *Suite) forwardTo(ctx context.Context, kc kubectl.Kubectl, target string) *forward.Session {
-	GinkgoHelper()
-	By(kubectl.Line("port-forward", target, ":80"))
-	s, err := forward.Start(ctx, kc, target, 80, k.timeouts.PortForward)
-	if err != nil {
-		// kubectl's own words lead: the API server's or the kubelet's.
-		Fail(err.Error())
-	}
-	DeferCleanup(s.Close)
-	return s
-}
-
 // pageMustBeServed fetches path through the forward until it answers 200
 // with a body holding want, and returns the page.
 func (k *Suite) pageMustBeServed(ctx context.Context, s *forward.Session, path, want string) forward.Page {
@@ -236,18 +192,18 @@ func (k *Suite) pageMustBeServed(ctx context.Context, s *forward.Session, path, 
 	Eventually(ctx, func() (forward.Page, error) {
 		if s.Ended() {
 			// kubectl gave up the forward: nothing more will come through it.
-			StopTrying(fmt.Sprintf("%s: GET %s through `%s` cannot be served", s.Problem(), path, s.Command())).Now()
+			stopBecause(LayerPortForward, fmt.Sprintf("%s: GET %s through `%s` cannot be served", s.Problem(), path, s.Command()))
 		}
 		page, last = forward.Get(ctx, s, path, k.timeouts.PortForward/4)
 		if last == nil && page.Status == 200 && !strings.Contains(page.Body, want) {
 			// The app answered, and not with the page: that will not change.
-			StopTrying(fmt.Sprintf("GET %s through `%s` answered with another page: %.120q", path, s.Command(), page.Body)).Now()
+			stopBecause(LayerPortForward, fmt.Sprintf("GET %s through `%s` answered with another page: %.120q", path, s.Command(), page.Body))
 		}
 		return page, last
 	}).WithTimeout(k.timeouts.PortForward).WithPolling(k.timeouts.Poll).Should(And(
 		HaveField("Status", 200),
 		HaveField("Body", ContainSubstring(want)),
-	), func() string {
+	), because(LayerPortForward, func() string {
 		// What the forwarder said comes first: the cause is usually on
 		// the pod's side of the tunnel.
 		seen := fmt.Sprintf("HTTP %d %.60q", page.Status, page.Body)
@@ -258,7 +214,7 @@ func (k *Suite) pageMustBeServed(ctx context.Context, s *forward.Session, path, 
 			return fmt.Sprintf("%s: GET %s through `%s` did not serve %q (%s)", p, path, s.Command(), want, seen)
 		}
 		return fmt.Sprintf("GET %s through `%s` did not serve %q: %s", path, s.Command(), want, seen)
-	})
+	}))
 	return page
 }
 
@@ -278,26 +234,43 @@ func tempDir() string {
 	return dir
 }
 
-// manifestPath is where kubectl apply -f reads a chapter's manifest from:
-// the user's file (MANIFESTS) or the suite's copy, with E2E_REPLACE_IMAGES
-// applied to a decoded copy (klient's decoder: every document, typed),
-// written to a folder of the spec's own.
-func (k *Suite) manifestPath(ctx context.Context, ch *fixtures.Chapter, file string) string {
+// manifestDir is the chapter's folder as kubectl apply -f reads it, laid
+// out as the book's: the user's (MANIFESTS), or the suite's copy written
+// to a folder of the claim's own, with E2E_REPLACE_IMAGES applied to a
+// decoded copy (klient's decoder: every document, typed).
+func (t *T) manifestDir(ctx context.Context) string {
 	GinkgoHelper()
-	raw, path, err := ch.Manifest(k.settings.Manifests, file)
-	Expect(err).NotTo(HaveOccurred(), "read %s", path)
-	if k.settings.Manifests != "" && len(k.settings.ReplaceImages) == 0 {
-		return path
+	if t.dir != "" {
+		return t.dir
 	}
-	text := raw
-	if len(k.settings.ReplaceImages) > 0 {
-		text, err = ReplaceImages(ctx, raw, k.settings.ReplaceImages)
-		Expect(err).NotTo(HaveOccurred(), "replace the images of %s", path)
+	s := t.settings
+	if s.Manifests != "" && len(s.ReplaceImages) == 0 {
+		t.dir = t.chapter.Folder(s.Manifests)
+		return t.dir
 	}
-	out := filepath.Join(tempDir(), filepath.FromSlash(file))
-	Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
-	Expect(os.WriteFile(out, text, 0o644)).To(Succeed())
-	return out
+	dir := tempDir()
+	for _, o := range t.chapter.Objects {
+		raw, path, err := t.chapter.Manifest(s.Manifests, o.File)
+		Expect(err).NotTo(HaveOccurred(), "read %s", path)
+		if len(s.ReplaceImages) > 0 {
+			raw, err = ReplaceImages(ctx, raw, s.ReplaceImages)
+			Expect(err).NotTo(HaveOccurred(), "replace the images of %s", path)
+		}
+		out := filepath.Join(dir, filepath.FromSlash(o.File))
+		Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
+		Expect(os.WriteFile(out, raw, 0o644)).To(Succeed())
+	}
+	t.dir = dir
+	return dir
+}
+
+// ManifestBytes is one of the chapter's manifests as kubectl apply -f reads
+// it (manifestDir).
+func (t *T) ManifestBytes(ctx context.Context, file string) []byte {
+	GinkgoHelper()
+	raw, err := os.ReadFile(filepath.Join(t.manifestDir(ctx), filepath.FromSlash(file)))
+	Expect(err).NotTo(HaveOccurred())
+	return raw
 }
 
 // ReplaceImages decodes a manifest's documents, gives every container of
@@ -333,16 +306,8 @@ func ReplaceImages(ctx context.Context, raw []byte, replace map[string]string) (
 	return bytes.Join(out, []byte("---\n")), nil
 }
 
-// chapterManifest is a manifest's bytes, as manifestPath would apply them.
-func (k *Suite) chapterManifest(ctx context.Context, ch *fixtures.Chapter, file string) []byte {
-	GinkgoHelper()
-	raw, err := os.ReadFile(k.manifestPath(ctx, ch, file))
-	Expect(err).NotTo(HaveOccurred())
-	return raw
-}
-
-// lines splits kubectl's output into its non-empty lines.
-func lines(s string) []string {
+// Lines splits kubectl's output into its non-empty lines.
+func Lines(s string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimRight(l, " \r"); l != "" {

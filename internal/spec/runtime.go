@@ -1,4 +1,4 @@
-package e2e
+package spec
 
 import (
 	"context"
@@ -10,40 +10,41 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/clusterinfo"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/containerruntime"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/namespaces"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/oneline"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/report"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
-// PathEntry is the report entry saying how a claim that depends on the
-// cluster's shape reached what it needed: the verdict shows it on the
-// claim's line.
-const PathEntry = "path"
+// PathEntry says how a claim reached the node's runtime (report.PathEntry).
+const PathEntry = report.PathEntry
 
 // runtimePath decides how a claim reaches the runtime of the Pod's node
 // (containerruntime.Decide): this machine's access where it has some; a
 // privileged Pod on the node only where the reader asked for one
 // (--self-heal=node) or on the suite's own cluster, where the runtime must
 // be reached; else not at all, and the claim says why.
-func (k *Suite) runtimePath(ctx context.Context, pod *corev1.Pod) (containerruntime.Local, containerruntime.Path, error) {
+func (k *Suite) runtimePath(ctx context.Context, pod *corev1.Pod, container string) (containerruntime.Local, containerruntime.Path, error) {
 	var local containerruntime.Local
 	if k.settings.SelfHeal == settings.SelfHealNode {
 		// Asked for the node: this machine's Docker is not even asked.
-		id := containerruntime.RunningID(pod, "hello-kiamol")
+		id := containerruntime.RunningID(pod, container)
 		if id == "" {
-			return local, containerruntime.Path{}, fmt.Errorf("pod %s/%s has no running container hello-kiamol yet", pod.Namespace, pod.Name)
+			return local, containerruntime.Path{}, fmt.Errorf("pod %s/%s has no running container %s yet", pod.Namespace, pod.Name, container)
 		}
 		local.Scheme = containerruntime.Scheme(id)
 	} else {
 		var err error
-		if local, err = containerruntime.Probe(ctx, pod, "hello-kiamol", k.timeouts.RuntimeCall); err != nil {
+		if local, err = containerruntime.Probe(ctx, pod, container, k.timeouts.RuntimeCall); err != nil {
 			return local, containerruntime.Path{}, err
 		}
 	}
@@ -55,11 +56,11 @@ func (k *Suite) runtimePath(ctx context.Context, pod *corev1.Pod) (containerrunt
 // the path runtimePath chooses. On NotAsked it asks nothing and returns the
 // path, for the claim to say why; on Unreachable the error says why. what
 // says what is asked, for the steps.
-func throughRuntime[T any](ctx context.Context, k *Suite, pod *corev1.Pod, what string,
-	fromHost func(containerruntime.Local, containerruntime.Path) (T, error), fromNode func(containerruntime.NodePod) (T, error)) (T, containerruntime.Path, error) {
+func throughRuntime[R any](ctx context.Context, k *Suite, pod *corev1.Pod, container, what string,
+	fromHost func(containerruntime.Local, containerruntime.Path) (R, error), fromNode func(containerruntime.NodePod) (R, error)) (R, containerruntime.Path, error) {
 	GinkgoHelper()
-	var zero T
-	local, path, err := k.runtimePath(ctx, pod)
+	var zero R
+	local, path, err := k.runtimePath(ctx, pod, container)
 	if err != nil {
 		return zero, path, err
 	}
@@ -86,7 +87,8 @@ func throughRuntime[T any](ctx context.Context, k *Suite, pod *corev1.Pod, what 
 	AddReportEntry(clusterinfo.PrivilegedEntryName, clusterinfo.Privileged{Namespace: pod.Namespace,
 		Label: namespaces.PodSecurityEnforce + "=privileged", Was: was}.JSON())
 	got, err := fromNode(containerruntime.NodePod{
-		Kubectl: k.kube().In(pod.Namespace), Clientset: k.client, Image: k.image(fixtures.HelloKiamol),
+		// The Pod's own image: one the cluster pulls, with busybox's chroot.
+		Kubectl: k.kube().In(pod.Namespace), Clientset: k.client, Image: pod.Spec.Containers[0].Image,
 		Done: k.timeouts.PodReady, Poll: k.timeouts.Poll,
 		Started: func(namespace, name, node string) {
 			AddReportEntry(clusterinfo.PrivilegedEntryName, clusterinfo.Privileged{Pod: namespace + "/" + name, Node: node}.JSON())
@@ -99,35 +101,35 @@ func throughRuntime[T any](ctx context.Context, k *Suite, pod *corev1.Pod, what 
 // suite did not make when the way the reader allowed does not reach it (the
 // cluster refuses the privileged Pod, the node has no runtime tool); on its
 // own cluster, not reaching it is a failure.
-func (k *Suite) unreachable(err error) {
+func (t *T) unreachable(err error) {
 	GinkgoHelper()
-	if (errors.Is(err, containerruntime.ErrUnreachable) || errors.Is(err, containerruntime.ErrRefused)) && !k.run.Own {
-		Skip("needs the node's container runtime: " + err.Error())
+	if (errors.Is(err, containerruntime.ErrUnreachable) || errors.Is(err, containerruntime.ErrRefused)) && !t.run.Own {
+		t.Lacks(book.NodeRuntime, err.Error())
 	}
 }
 
-// inspectContainer asks the node's runtime about the Pod's container, or
+// InspectContainer asks the node's runtime about the Pod's container, or
 // says (path NotAsked) why it does not.
-func (k *Suite) inspectContainer(ctx context.Context, pod *corev1.Pod) (containerruntime.Held, containerruntime.Path, error) {
+func (t *T) InspectContainer(ctx context.Context, pod *corev1.Pod, container string) (containerruntime.Held, containerruntime.Path, error) {
 	GinkgoHelper()
-	return throughRuntime(ctx, k, pod, "ask for container hello-kiamol",
+	return throughRuntime(ctx, t.Suite, pod, container, "ask for container "+container,
 		func(l containerruntime.Local, p containerruntime.Path) (containerruntime.Held, error) {
-			return l.Inspect(ctx, p, k.timeouts.RuntimeCall)
+			return l.Inspect(ctx, p, t.timeouts.RuntimeCall)
 		},
 		func(in containerruntime.NodePod) (containerruntime.Held, error) {
-			return containerruntime.InspectThroughNode(ctx, in, pod, "hello-kiamol", k.timeouts.RuntimeCall)
+			return containerruntime.InspectThroughNode(ctx, in, pod, container, t.timeouts.RuntimeCall)
 		})
 }
 
-// removeContainer removes the Pod's container the chapter's way.
-func (k *Suite) removeContainer(ctx context.Context, pod *corev1.Pod) (containerruntime.Removal, containerruntime.Path, error) {
+// removeContainer removes the Pod's container the book's way.
+func (t *T) removeContainer(ctx context.Context, pod *corev1.Pod, container string) (containerruntime.Removal, containerruntime.Path, error) {
 	GinkgoHelper()
-	return throughRuntime(ctx, k, pod, "remove container hello-kiamol, found by label io.kubernetes.container.name=hello-kiamol,",
+	return throughRuntime(ctx, t.Suite, pod, container, "remove container "+container+", found by label io.kubernetes.container.name="+container+",",
 		func(l containerruntime.Local, p containerruntime.Path) (containerruntime.Removal, error) {
-			return l.Remove(ctx, pod, "hello-kiamol", p, k.timeouts.RuntimeCall)
+			return l.Remove(ctx, pod, container, p, t.timeouts.RuntimeCall)
 		},
 		func(in containerruntime.NodePod) (containerruntime.Removal, error) {
-			return containerruntime.ThroughNode(ctx, in, pod, "hello-kiamol", k.timeouts.RuntimeCall)
+			return containerruntime.ThroughNode(ctx, in, pod, container, t.timeouts.RuntimeCall)
 		})
 }
 
@@ -139,6 +141,12 @@ type podView struct {
 	Ready        bool
 }
 
+// PodView is the part of a Pod the self-healing claims compare.
+type PodView = podView
+
+// ViewOf is that part of p.
+func ViewOf(p *corev1.Pod) PodView { return viewOf(p) }
+
 func viewOf(p *corev1.Pod) podView {
 	v := podView{UID: p.UID, Ready: diagnose.Ready(p)}
 	if len(p.Status.ContainerStatuses) > 0 {
@@ -148,18 +156,27 @@ func viewOf(p *corev1.Pod) podView {
 	return v
 }
 
-// removeContainerAndWaitHealed removes the pod's container behind the
-// kubelet's back, the chapter's way, and waits (e2e-framework's
+// RemoveContainerAndWaitHealed runs the claim's runtime step: it removes
+// the Pod's container behind the kubelet's back, the book's way, along the
+// way the run reaches the node's runtime, and waits (e2e-framework's
 // ResourceMatch on the Pod) for the same Pod to run a new one, Ready.
-func (k *Suite) removeContainerAndWaitHealed(ctx context.Context, pod *corev1.Pod) podView {
+func (t *T) RemoveContainerAndWaitHealed(ctx context.Context, step book.Step, pod *corev1.Pod) PodView {
 	GinkgoHelper()
-	before := viewOf(pod)
-	removal, path, err := k.removeContainer(ctx, pod)
-	if path.Way == containerruntime.NotAsked {
-		Skip(path.Why)
+	k := t.Suite
+	if !step.IsRuntime() || !t.lists(step) {
+		failBecause(LayerSuite, fmt.Sprintf("step `%s` is not a runtime step the claim lists", step.Book))
 	}
-	k.unreachable(err)
-	Expect(err).NotTo(HaveOccurred(), "remove the container through the runtime: %s", strings.Join(removal.Commands, "; "))
+	container := step.Container()
+	before := viewOf(pod)
+	removal, path, err := t.removeContainer(ctx, pod, container)
+	if path.Way == containerruntime.NotAsked {
+		t.Lacks(book.NodeRuntime, path.Why)
+	}
+	t.unreachable(err)
+	if err != nil {
+		failBecause(LayerRuntime, "remove the container through the runtime: "+oneline.Tidy(err.Error()))
+	}
+	t.record(Ran{Book: step.Book, Ran: strings.Join(removal.Commands, " && "), Why: step.Subs[0].Why + ": " + removal.Path})
 	// The removed container first: the verdict shortens a long path.
 	AddReportEntry(PathEntry, fmt.Sprintf("%s: removed %s with %s", removal.Path, shortID(before.ContainerID), strings.Join(removal.Commands, " && ")))
 	removed := time.Now()
@@ -210,4 +227,43 @@ func (k *Suite) removeContainerAndWaitHealed(ctx context.Context, pod *corev1.Po
 // docker://3c1b2a4d5e6f7.
 func shortID(id string) string {
 	return containerruntime.Scheme(id) + "://" + containerruntime.Short(id)
+}
+
+// ContainerIDMustBeHeld checks what kubectl printed of a Pod's container
+// (id) against the API and the node: the ID the API has, in the kubelet's
+// <runtime>://<id> form, naming the runtime the node reports; and the
+// node's runtime, asked directly where the run reaches it, holds a
+// container with exactly that ID. Where the run does not reach it (a
+// cluster the suite did not make, no way allowed), what the API shows holds
+// and the claim's line says why the runtime was not asked.
+func (t *T) ContainerIDMustBeHeld(ctx context.Context, pod *corev1.Pod, container, id string) {
+	GinkgoHelper()
+	Expect(id).To(Equal(containerStatus(pod, container).ContainerID), "kubectl prints the ID the API has")
+	node, err := t.client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "read the Pod's node %s", pod.Spec.NodeName)
+	reported := node.Status.NodeInfo.ContainerRuntimeVersion
+	Expect(containerruntime.CheckContainerID(id, reported)).To(Succeed(), "containerID is <runtime>://<hex id>, naming the runtime its node reports")
+	scheme, raw, _ := strings.Cut(id, "://")
+	// The reason first: the verdict shortens a long path line at its end.
+	apiOnly := func(why string) string {
+		return fmt.Sprintf("API only, the node's runtime not asked: %s; %s on node %s, whose kubelet reports %s", why, shortID(id), node.Name, reported)
+	}
+
+	held, path, err := t.InspectContainer(ctx, pod, container)
+	if path.Way == containerruntime.NotAsked {
+		AddReportEntry(PathEntry, apiOnly(path.Why))
+		return
+	}
+	if err != nil && !t.run.Own && (errors.Is(err, containerruntime.ErrRefused) || errors.Is(err, containerruntime.ErrUnreachable)) {
+		// The way the reader allowed did not reach it (admission refused the
+		// node Pod, the node has no runtime tool): what the API shows holds.
+		AddReportEntry(PathEntry, apiOnly(err.Error()))
+		return
+	}
+	if err != nil {
+		failBecause(LayerRuntime, "ask the node's runtime for the container: "+oneline.Tidy(err.Error()))
+	}
+	AddReportEntry(PathEntry, fmt.Sprintf("%s: %s %s holds %s (%s)", held.Path, held.Runtime, held.Version, shortID(id), strings.Join(held.Commands, " && ")))
+	Expect(held.ID).To(Equal(raw), "the node's runtime holds a container under exactly the containerID's ID")
+	Expect(held.Runtime).To(Equal(scheme), "the runtime that holds it is the one the containerID's scheme names")
 }

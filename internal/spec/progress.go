@@ -1,4 +1,4 @@
-package e2e
+package spec
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
-	"github.com/kiamol-e2e/kiamol-e2e/fixtures"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 )
 
 // Progress is one line of E2E_PROGRESS: a spec that has just ended, in
@@ -26,7 +26,7 @@ func (k *Suite) reportProgress() {
 		return
 	}
 	ReportAfterEach(func(r SpecReport) {
-		p := Progress{Claim: fixtures.ClaimIDOf(r.LeafNodeText), State: r.State.String(), Took: r.RunTime}
+		p := Progress{Claim: book.ClaimIDOf(r.LeafNodeText), State: r.State.String(), Took: r.RunTime}
 		if p.Claim == "" {
 			p.Claim = r.FullText()
 		}

@@ -5,6 +5,7 @@ package chapters
 
 import (
 	"github.com/kiamol-e2e/kiamol-e2e/chapters/ch02"
+	"github.com/kiamol-e2e/kiamol-e2e/chapters/ch03"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/spec"
 )
@@ -12,6 +13,7 @@ import (
 // All are the chapters, in book order.
 var All = []*spec.Chapter{
 	ch02.Chapter,
+	ch03.Chapter,
 }
 
 // Books is their data, for what only reads about them.

@@ -45,8 +45,10 @@ var Chapter = spec.NewChapter(&book.Chapter{
 				Program:    "images/standins/hello-kiamol",
 				Entrypoint: "/usr/local/bin/hello-kiamol",
 				Busybox:    true,
-				Files:      map[string]string{helloKiamolPage: "hello-kiamol/html/index.html"},
-				Port:       80,
+				// exec's hostname, wget and head, cp's tar
+				Applets: []string{"sh", "hostname", "wget", "head", "tar", "cat"},
+				Files:   map[string]string{helloKiamolPage: "hello-kiamol/html/index.html"},
+				Port:    80,
 			},
 		},
 		{
@@ -57,6 +59,7 @@ var Chapter = spec.NewChapter(&book.Chapter{
 				Program:    "images/standins/whoami",
 				Entrypoint: "/app/whoami", // where the real image keeps its app, off PATH: busybox has a whoami too
 				Busybox:    true,
+				Applets:    []string{"sh", "hostname"},
 				Port:       80,
 			},
 		},

@@ -65,14 +65,7 @@ var logs = spec.Claim{
 		// nginx's combined format: address, time, request, status, size,
 		// referer, user agent.
 		line := regexp.MustCompile(`\[[^]]+\] "GET /\?from=logs HTTP/1\.1" 200 \d+ "-" "` + regexp.QuoteMeta(forward.UserAgent) + `"`)
-		var seen string
-		Eventually(ctx, func() (string, error) {
-			r, err := t.Try(ctx, logsTail2)
-			seen = r.Stdout
-			return r.Stdout, err
-		}).WithTimeout(t.Timeouts().Controller).WithPolling(t.Timeouts().Poll).Should(MatchRegexp(line.String()), spec.Because(func() string {
-			return "kubectl logs --tail=2 hello-kiamol does not show the request: " + strings.Join(spec.Lines(seen), " | ")
-		}))
+		t.RunUntil(ctx, logsTail2, t.Timeouts().Controller, "the container's log does not show the request", ContainElement(MatchRegexp(line.String())))
 	},
 }
 
@@ -83,14 +76,7 @@ var logsByLabel = spec.Claim{
 	Shares: applied,
 	Body: func(ctx SpecContext, t *spec.T) {
 		t.PageMustBeServed(ctx, t.Forward(ctx, forward4), "/?from=label", heading)
-		var seen string
-		Eventually(ctx, func() (string, error) {
-			r, err := t.Try(ctx, logsByApp4)
-			seen = r.Stdout
-			return r.Stdout, err
-		}).WithTimeout(t.Timeouts().Controller).WithPolling(t.Timeouts().Poll).Should(ContainSubstring(`"GET /?from=label HTTP/1.1" 200`), spec.Because(func() string {
-			return "the Deployment's Pod's last log line is not the request: " + strings.Join(spec.Lines(seen), " | ")
-		}))
+		t.RunUntil(ctx, logsByApp4, t.Timeouts().Controller, "the Deployment's Pod's last log line is not the request", ContainElement(ContainSubstring(`"GET /?from=label HTTP/1.1" 200`)))
 	},
 }
 

@@ -3,7 +3,6 @@ package ch02
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -63,14 +62,7 @@ var deletePods = spec.Claim{
 			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s, which no controller owns, is gone for good (got %v)", bare, err)
 		}
 		// kubectl lists a Pod until its deletion completes on the node.
-		var listed []string
-		Eventually(ctx, func() ([]string, error) {
-			list, err := t.Try(ctx, getPods)
-			listed = spec.Names(list.Stdout)
-			return listed, err
-		}).WithTimeout(t.Timeouts().Controller).WithPolling(t.Timeouts().Poll).Should(HaveLen(2), spec.Because(func() string {
-			return fmt.Sprintf("kubectl get pods does not list just the two Deployments' new Pods: %v", listed)
-		}))
+		t.RunUntil(ctx, getPods, t.Timeouts().Controller, "kubectl get pods does not list just the two Deployments' new Pods", HaveLen(3)) // a header and two rows
 	},
 }
 
@@ -109,15 +101,8 @@ var deleteDeployments = spec.Claim{
 			return fmt.Sprintf("the garbage collector did not remove what the Deployments owned within %s: %v left", t.Timeouts().Controller, left)
 		})
 		// kubectl lists a Pod until its deletion completes on the node.
-		var listed []string
-		Eventually(ctx, func() ([]string, error) {
-			all, err := t.Try(ctx, getAll)
-			listed = spec.Names(all.Stdout)
-			return listed, err
-		}).WithTimeout(t.Timeouts().Controller).WithPolling(t.Timeouts().Poll).ShouldNot(ContainElement(Or(HavePrefix("pod/"), HavePrefix("deployment.apps/"), HavePrefix("replicaset.apps/"))),
-			spec.Because(func() string {
-				return "kubectl get all still lists what the Deployments owned: " + strings.Join(listed, ", ")
-			}))
+		t.RunUntil(ctx, getAll, t.Timeouts().Controller, "kubectl get all still lists what the Deployments owned",
+			Not(ContainElement(Or(HavePrefix("pod/"), HavePrefix("deployment.apps/"), HavePrefix("replicaset.apps/")))))
 	},
 }
 

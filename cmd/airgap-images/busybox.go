@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/kiamol-e2e/kiamol-e2e/chapters"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/images"
 )
 
@@ -20,16 +23,28 @@ import (
 // carry Debian's static busybox: one binary, no libraries to bring along.
 const busyboxPackage = "busybox-static"
 
-// busyboxNeeded are the applets the chapter's commands run in a container;
-// a busybox without them is not the busybox we expect.
-var busyboxNeeded = []string{"sh", "hostname", "wget", "tar", "cat", "head"}
+// busyboxNeeded are the applets the chapters' commands run in a container
+// (each stand-in's Applets); a busybox without them is not the busybox we
+// expect.
+func busyboxNeeded() []string {
+	var out []string
+	for _, i := range book.Images(chapters.Books()) {
+		for _, a := range i.StandIn.Applets {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // busyboxPkg is the exact package the stand-ins' busybox comes from; its
 // key names the cached download.
 type busyboxPkg struct{ version, arch string }
 
 func (b busyboxPkg) key() string {
-	return keyOf(append([]string{"busybox/v1", busyboxPackage, b.version, b.arch}, busyboxNeeded...)...)
+	return keyOf(append([]string{"busybox/v1", busyboxPackage, b.version, b.arch}, busyboxNeeded()...)...)
 }
 
 func (b busyboxPkg) String() string { return busyboxPackage + " " + b.version }
@@ -149,9 +164,9 @@ func parseApplets(list string) ([]string, error) {
 			applets = append(applets, a)
 		}
 	}
-	for _, a := range busyboxNeeded {
+	for _, a := range busyboxNeeded() {
 		if !have[a] {
-			return nil, fmt.Errorf("%s lacks the %s applet the chapter runs", busyboxPackage, a)
+			return nil, fmt.Errorf("%s lacks the %s applet a chapter runs", busyboxPackage, a)
 		}
 	}
 	sort.Strings(applets)

@@ -116,6 +116,9 @@ type StandIn struct {
 	// (sh, hostname, wget, tar, ...): the real images are Alpine-based, and
 	// the chapters' exec and cp need a shell and tar in the container.
 	Busybox bool
+	// Applets are the busybox applets the chapter's commands run in the
+	// container ("sh", "wget"): the build refuses a busybox without one.
+	Applets []string
 	// Files are extra files: path in the image -> path in
 	// images/standins.Assets.
 	Files map[string]string

@@ -120,6 +120,11 @@ func (s Step) Check() error {
 	if err != nil {
 		return fmt.Errorf("step %q: %w", s.Book, err)
 	}
+	for _, w := range words {
+		if strings.Contains(w, "$(") && !slices.ContainsFunc(s.Subs, func(sub Sub) bool { return sub.Word == w }) {
+			return fmt.Errorf("step %q: %s needs a shell: declare what runs instead", s.Book, w)
+		}
+	}
 	for _, sub := range s.Subs {
 		if sub.Why == "" {
 			return fmt.Errorf("step %q: the substitution of %q says no why", s.Book, sub.Word)
@@ -167,6 +172,17 @@ func Words(line string) ([]string, error) {
 			}
 			i = j
 			inWord = true
+		case c == '$' && strings.HasPrefix(line[i:], "$("):
+			// A command substitution is one word, kept as written: a step
+			// must substitute it (Sub or SubAtRun), since nothing here runs
+			// a shell.
+			end := closing(line, i+1)
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated $( in %q", line)
+			}
+			cur.WriteString(line[i : end+1])
+			i = end
+			inWord = true
 		case c == '$' || c == '|' || c == ';' || c == '&' || c == '`' || c == '>' || c == '<':
 			return nil, fmt.Errorf("%q needs a shell (%c): the suite runs commands without one", line, c)
 		default:
@@ -181,4 +197,30 @@ func Words(line string) ([]string, error) {
 		return nil, fmt.Errorf("an empty command")
 	}
 	return out, nil
+}
+
+// closing is the index of the ")" that closes the "(" at open, quotes
+// inside taken as they are; -1 if none.
+func closing(line string, open int) int {
+	depth := 0
+	var quote byte
+	for i := open; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }

@@ -20,7 +20,14 @@ func TestWords(t *testing.T) {
 			t.Errorf("Words(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "kubectl get pods | wc -l", "kubectl exec x -- sh -c 'unterminated", "docker rm $(docker ps -q)"} {
+	sub := "kubectl exec deploy/sleep-1 -- ping -c 2 $(kubectl get pod -l app=sleep-2 --output jsonpath='{.items[0].status.podIP}')"
+	if got, err := Words(sub); err != nil || len(got) != 8 || got[7] != "$(kubectl get pod -l app=sleep-2 --output jsonpath='{.items[0].status.podIP}')" {
+		t.Errorf("Words(%q) = %q, %v: a command substitution is one word", sub, got, err)
+	}
+	if Kubectl(sub).Check() == nil {
+		t.Error("a step with a command substitution it does not replace was accepted")
+	}
+	for _, bad := range []string{"", "kubectl get pods | wc -l", "kubectl exec x -- sh -c 'unterminated", "docker rm $(docker ps -q", "docker ps -q $HOME"} {
 		if _, err := Words(bad); err == nil {
 			t.Errorf("Words(%q) took a line that needs a shell", bad)
 		}

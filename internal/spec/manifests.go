@@ -16,7 +16,7 @@ import (
 )
 
 // Manifests is the fixture of the claims that read what a chapter's
-// manifests make: each step (kubectl apply -f FILE, FILE one of the
+// manifests make: each step (kubectl apply -f FILE..., each FILE one of the
 // chapter's Objects) runs in one namespace, and every object it makes is
 // left to settle, so that any later change could only come from a second
 // apply (ApplyAgain).
@@ -24,16 +24,27 @@ func Manifests(name string, steps ...book.Step) *Fixture {
 	return &Fixture{Name: name, Namespace: "manifests", Steps: steps, Priority: 90,
 		Setup: func(ctx SpecContext, t *T) any {
 			for _, st := range steps {
-				o := t.objectOf(st)
-				out := t.Run(ctx, st)
-				Expect(Lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` created$`)), "%s", st.Book)
-			}
-			// Let the controllers and the kubelet finish their own writes.
-			for _, st := range steps {
-				t.settled(ctx, t.ns, t.objectOf(st))
+				t.Apply(ctx, st)
 			}
 			return nil
 		}}
+}
+
+// Apply runs one of the claim's `kubectl apply -f FILE...` steps (each FILE
+// one of the chapter's Objects): kubectl says it created each object, and
+// each is left to settle (a Pod Ready, a Deployment's Pods Ready and
+// available).
+func (t *T) Apply(ctx context.Context, st book.Step) {
+	GinkgoHelper()
+	objs := t.objectsOf(st)
+	out := t.Run(ctx, st)
+	for _, o := range objs {
+		Expect(Lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` created$`)), "%s", st.Book)
+	}
+	// Let the controllers and the kubelet finish their own writes.
+	for _, o := range objs {
+		t.settled(ctx, t.ns, o)
+	}
 }
 
 // ApplyAgain is the body of a chapter's claim that applying its manifests
@@ -43,30 +54,43 @@ func Manifests(name string, steps ...book.Step) *Fixture {
 func ApplyAgain(ctx SpecContext, t *T) {
 	GinkgoHelper()
 	for _, st := range t.claim.Steps {
-		o := t.objectOf(st)
-		before := t.storedVersion(ctx, t.ns, o)
+		objs := t.objectsOf(st)
+		var before []string
+		for _, o := range objs {
+			before = append(before, t.storedVersion(ctx, t.ns, o))
+		}
 		out := t.Run(ctx, st)
-		Expect(Lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` unchanged$`)), "%s a second time", st.Book)
-		Expect(t.storedVersion(ctx, t.ns, o)).To(Equal(before), "%s %s as stored after the second apply", o.Kind, o.Name)
+		for i, o := range objs {
+			Expect(Lines(out.Stdout)).To(ContainElement(MatchRegexp(`^[a-z.]+/`+regexp.QuoteMeta(o.Name)+` unchanged$`)), "%s a second time", st.Book)
+			Expect(t.storedVersion(ctx, t.ns, o)).To(Equal(before[i]), "%s %s as stored after the second apply", o.Kind, o.Name)
+		}
 	}
 }
 
-// objectOf is the chapter's object a `kubectl apply -f FILE` step applies.
-func (t *T) objectOf(st book.Step) book.Object {
+// objectsOf are the chapter's objects a `kubectl apply -f FILE...` step
+// applies, in its order.
+func (t *T) objectsOf(st book.Step) []book.Object {
 	GinkgoHelper()
 	words, _ := book.Words(st.Book)
+	var out []book.Object
 	for i, w := range words {
 		if w != "-f" || i+1 >= len(words) {
 			continue
 		}
+		found := false
 		for _, o := range t.chapter.Objects {
 			if o.File == words[i+1] {
-				return o
+				out, found = append(out, o), true
 			}
 		}
+		if !found {
+			failBecause(LayerSuite, fmt.Sprintf("step `%s` applies %s, which is none of the chapter's manifests", st.Book, words[i+1]))
+		}
 	}
-	failBecause(LayerSuite, fmt.Sprintf("step `%s` applies none of the chapter's manifests", st.Book))
-	return book.Object{}
+	if len(out) == 0 {
+		failBecause(LayerSuite, fmt.Sprintf("step `%s` applies none of the chapter's manifests", st.Book))
+	}
+	return out
 }
 
 // settled waits until an object has reached its steady state: a Pod Ready;

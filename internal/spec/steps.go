@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	gtypes "github.com/onsi/gomega/types"
 
 	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/forward"
@@ -162,4 +165,21 @@ func usesManifest(ch *Chapter, args []string) bool {
 		}
 	}
 	return false
+}
+
+// RunUntil runs one of the claim's steps again, every poll, until what it
+// prints (as Transform makes it, or its lines) matches, within limit; it
+// fails with what the step printed last, led by what: the book's command
+// repeated, as a reader would, until the cluster shows what it should.
+func (t *T) RunUntil(ctx context.Context, step book.Step, limit time.Duration, what string, m gtypes.GomegaMatcher) kubectl.Result {
+	GinkgoHelper()
+	var last kubectl.Result
+	Eventually(ctx, func() ([]string, error) {
+		var err error
+		last, err = t.Try(ctx, step)
+		return Lines(last.Stdout), err
+	}).WithTimeout(limit).WithPolling(t.timeouts.Poll).Should(m, because(LayerClaim, func() string {
+		return fmt.Sprintf("%s: `%s` printed %q", what, step.Book, strings.Join(Lines(last.Stdout), " | "))
+	}))
+	return last
 }

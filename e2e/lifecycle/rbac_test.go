@@ -281,7 +281,7 @@ func expectWholeRun(t *testing.T, r *run) {
 	if len(skipped) > 0 {
 		t.Errorf("%s: skipped %q", r.what, skipped)
 	}
-	expectVerdict(t, r, "PASS (29 passed, 2 skipped)")
+	expectVerdict(t, r, "PASS (37 passed, 2 skipped)")
 }
 
 // claimPath is the path line the verdict prints under a claim's line.

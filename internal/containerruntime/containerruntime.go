@@ -23,7 +23,6 @@ import (
 
 	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/docker"
-	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 
 	"github.com/kiamol-e2e/kiamol-e2e/internal/oneline"
 )
@@ -129,27 +128,6 @@ func (l Local) tool(p Path) (tool, error) {
 		return tool{node: l.node, name: p.Tool}, nil
 	}
 	return tool{name: p.Tool}, nil
-}
-
-// fromHere is this machine's own path, whatever the mode: what Remove and
-// Inspect use on their own.
-func fromHere(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Local, Path, error) {
-	l, err := Probe(ctx, pod, container, call)
-	if err != nil {
-		return l, Path{}, err
-	}
-	return l, Decide(Situation{Mode: settings.SelfHealHost, Node: pod.Spec.NodeName, Scheme: l.Scheme, Reach: l.Reach}), nil
-}
-
-// Remove removes the container named container of pod through the runtime
-// of the pod's node, from this machine; ErrUnreachable when it does not
-// reach it.
-func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
-	l, p, err := fromHere(ctx, pod, container, call)
-	if err != nil {
-		return Removal{}, err
-	}
-	return l.Remove(ctx, pod, container, p, call)
 }
 
 // Remove removes the container along p, a FromHost path. Each runtime call

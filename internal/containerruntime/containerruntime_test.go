@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
 
 const id = "3c1b2f0e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
@@ -149,4 +151,40 @@ func TestADockerPodThisMachineDoesNotHoldIsUnreachable(t *testing.T) {
 	if _, err := Inspect(context.Background(), pod, "hello-kiamol", time.Minute); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("inspect: %v", err)
 	}
+}
+
+// The tests reach the runtime the way this machine does, whatever the
+// mode: fromHere, Remove and Inspect.
+
+// fromHere is this machine's own path, whatever the mode: what Remove and
+// Inspect use on their own.
+func fromHere(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Local, Path, error) {
+	l, err := Probe(ctx, pod, container, call)
+	if err != nil {
+		return l, Path{}, err
+	}
+	return l, Decide(Situation{Mode: settings.SelfHealHost, Node: pod.Spec.NodeName, Scheme: l.Scheme, Reach: l.Reach}), nil
+}
+
+// Remove removes the container named container of pod through the runtime
+// of the pod's node, from this machine; ErrUnreachable when it does not
+// reach it.
+func Remove(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Removal, error) {
+	l, p, err := fromHere(ctx, pod, container, call)
+	if err != nil {
+		return Removal{}, err
+	}
+	return l.Remove(ctx, pod, container, p, call)
+}
+
+// Inspect asks the Pod's node's runtime, from this machine, for the
+// container named container. ErrUnreachable when this machine cannot reach
+// it (a remote node, a docker:// Pod whose container this machine's Docker
+// does not hold).
+func Inspect(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Held, error) {
+	l, p, err := fromHere(ctx, pod, container, call)
+	if err != nil {
+		return Held{}, err
+	}
+	return l.Inspect(ctx, p, call)
 }

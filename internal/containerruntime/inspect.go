@@ -26,18 +26,6 @@ type Held struct {
 	Commands []string // as run
 }
 
-// Inspect asks the Pod's node's runtime, from this machine, for the
-// container named container. ErrUnreachable when this machine cannot reach
-// it (a remote node, a docker:// Pod whose container this machine's Docker
-// does not hold).
-func Inspect(ctx context.Context, pod *corev1.Pod, container string, call time.Duration) (Held, error) {
-	l, p, err := fromHere(ctx, pod, container, call)
-	if err != nil {
-		return Held{}, err
-	}
-	return l.Inspect(ctx, p, call)
-}
-
 // Inspect asks the runtime along p, a FromHost path, for the Pod's
 // container.
 func (l Local) Inspect(ctx context.Context, p Path, call time.Duration) (Held, error) {

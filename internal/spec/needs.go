@@ -14,6 +14,7 @@ import (
 	"github.com/kiamol-e2e/kiamol-e2e/internal/book"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/cluster"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/containerruntime"
+	"github.com/kiamol-e2e/kiamol-e2e/internal/diagnose"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/docker"
 	"github.com/kiamol-e2e/kiamol-e2e/internal/settings"
 )
@@ -109,6 +110,19 @@ func (k *Suite) mustOffer(needs []book.Need) {
 		if why, ok := k.run.Lacks[n]; ok {
 			Skip(lackLine(n, why))
 		}
+	}
+}
+
+// mustWork fails the current spec at once when the cluster offers one of
+// needs but shows it cannot work now: a cluster DNS whose Deployment asks
+// for no Pods answers no name, however long a claim waits.
+func (k *Suite) mustWork(ctx context.Context, needs []book.Need) {
+	GinkgoHelper()
+	if !contains(needs, book.ClusterDNS) {
+		return
+	}
+	if why := diagnose.ScaledToZero(ctx, k.client, "kube-system", "k8s-app=kube-dns"); why != "" {
+		failBecause(LayerCluster, why+", so no Pod can resolve a Service's name")
 	}
 }
 

@@ -71,6 +71,7 @@ func (k *Suite) fixtureSpecs(ch *Chapter, f *Fixture) {
 		BeforeAll(func(ctx SpecContext) {
 			setup = k.newT(ch, nil, f)
 			k.mustOffer(f.Needs)
+			k.mustWork(ctx, f.Needs)
 			setup.ns, setup.kc = k.namespace(ctx, f.Namespace)
 			setup.shared = f.Setup(ctx, setup)
 		}, NodeTimeout(k.timeouts.Chapter))
@@ -102,6 +103,7 @@ func (k *Suite) claimSpec(ch *Chapter, c *Claim, newT func() *T) {
 	labels := append([]string{ch.ID}, c.Labels...)
 	It(book.ClaimPrefix(c.ID)+c.Says, Label(labels...), SpecPriority(c.Priority), func(ctx SpecContext) {
 		k.mustOffer(c.Needs)
+		k.mustWork(ctx, c.Needs)
 		t := newT()
 		if c.Shares == nil {
 			t.ns, t.kc = k.namespace(ctx, namespacePrefix(c.ID))

@@ -11,37 +11,18 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
+	"github.com/kiamol-e2e/kiamol-e2e/images/standins/serve"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 )
 
 func main() {
-	// Kubernetes sends SIGTERM and waits a grace period; exiting at once
-	// keeps Pod deletion fast.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-sigs
-		os.Exit(0)
-	}()
 	failAfter, _ := strconv.Atoi(os.Getenv("FailAfterCallCount"))
-	addr := ":80"
-	if a := os.Getenv("NUMBERS_API_ADDR"); a != "" {
-		addr = a
-	}
-	srv := &http.Server{Addr: addr, Handler: newAPI(failAfter, rand.IntN), ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		fmt.Fprintf(os.Stderr, "numbers-api: %v\n", err)
-		os.Exit(1)
-	}
+	serve.Main("numbers-api", "NUMBERS_API_ADDR", newAPI(failAfter, rand.IntN))
 }
 
 // api is the app's state: how many numbers it was asked for, and whether

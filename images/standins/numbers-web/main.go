@@ -18,14 +18,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/kiamol-e2e/kiamol-e2e/images/standins/serve"
 	"html"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -33,27 +32,11 @@ import (
 const defaultAPI = "http://numbers-api/sixeyed/kiamol/master/ch03/numbers/rng"
 
 func main() {
-	// Kubernetes sends SIGTERM and waits a grace period; exiting at once
-	// keeps Pod deletion fast.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-sigs
-		os.Exit(0)
-	}()
 	url := os.Getenv("RngApi__Url")
 	if url == "" {
 		url = defaultAPI
 	}
-	addr := ":80"
-	if a := os.Getenv("NUMBERS_WEB_ADDR"); a != "" {
-		addr = a
-	}
-	srv := &http.Server{Addr: addr, Handler: newWeb(url, &http.Client{Timeout: 10 * time.Second}), ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		fmt.Fprintf(os.Stderr, "numbers-web: %v\n", err)
-		os.Exit(1)
-	}
+	serve.Main("numbers-web", "NUMBERS_WEB_ADDR", newWeb(url, &http.Client{Timeout: 10 * time.Second}))
 }
 
 // tokenCookie and tokenField are where ASP.NET's antiforgery check finds

@@ -61,7 +61,7 @@ var serviceDNS = spec.Claim{
 		// busybox's nslookup tries every search domain and says so for
 		// those that have no such name, exiting non-zero: the answer for
 		// the Service's own is what counts.
-		out, _ := t.Try(ctx, lookupSleep2)
+		out := t.Exec(ctx, lookupSleep2)
 		fqdn := "sleep-2." + t.Namespace() + ".svc.cluster.local"
 		Expect(out.Stdout).To(MatchRegexp(`(?m)^Name:\s+`+regexp.QuoteMeta(fqdn)+`\s*\nAddress:\s+`+regexp.QuoteMeta(clusterIP)+`\s*$`),
 			"sleep-2 resolves, as %s, to the Service's ClusterIP %s (nslookup said: %s %s)", fqdn, clusterIP, strings.TrimSpace(out.Stdout), strings.TrimSpace(out.Stderr))

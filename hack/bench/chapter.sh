@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Chapter 2 as a careful CI author would script it with kubectl: every
-# exercise of the chapter, each step checked, one after another in one
+# Chapters 2 and 3 (as far as the suite goes) as a careful CI author would
+# script them with kubectl: every exercise, each step checked, one after another in one
 # namespace, and no wait the chapter does not need (polls every 0.2 s, no
 # wait for kube-system as a whole, the namespace deleted without waiting for
 # it to go). `make bench` times it against `make e2e EXISTING=1` on the same
 # cluster: the suite's yardstick, not a test. WAIT_NAMESPACE=1 also waits,
 # at the end, until the namespace is gone, as the suite's own end used to.
 #
-#   KUBECTL=... KUBECONFIG=... CONTEXT=... FIXTURES=chapters/ch02 hack/bench/chapter.sh
+#   KUBECTL=... KUBECONFIG=... CONTEXT=... FIXTURES=chapters/ch02 CH03=chapters/ch03 hack/bench/chapter.sh
 set -euo pipefail
 
 : "${KUBECTL:?the kubectl to run (make tools builds one)}" "${KUBECONFIG:?}" "${CONTEXT:?}"
 FIXTURES=${FIXTURES:-chapters/ch02}
+CH03=${CH03:-chapters/ch03}
 WAIT_NAMESPACE=${WAIT_NAMESPACE:-}
 for tool in curl python3 docker; do
   command -v "$tool" >/dev/null || { echo "chapter.sh: $tool is not installed" >&2; exit 2; }
@@ -135,4 +136,32 @@ port=$(forward deploy/whoami lab)
 until_ok curl -sf "http://127.0.0.1:$port/"
 expect "I'm $pod running on " "$(curl -sf "http://127.0.0.1:$port/")"
 expect "^$pod\$" "$(k exec deploy/whoami -- sh -c 'hostname')"
+
+# 3.1 Pods by IP, a Service by name
+k apply -f "$CH03/sleep/sleep1.yaml" -f "$CH03/sleep/sleep2.yaml" >/dev/null
+k rollout status deploy/sleep-1 --timeout=90s >/dev/null
+k rollout status deploy/sleep-2 --timeout=90s >/dev/null
+ip2=$(k get pod -l app=sleep-2 --output jsonpath='{.items[0].status.podIP}')
+expect '2 packets transmitted, 2 packets received' "$(k exec deploy/sleep-1 -- ping -c 2 "$ip2")"
+k apply -f "$CH03/sleep/sleep2-service.yaml" >/dev/null
+cip=$(k get svc sleep-2 -o jsonpath='{.spec.clusterIP}')
+expect "Address:[[:space:]]+$cip" "$(k exec deploy/sleep-1 -- nslookup sleep-2 2>/dev/null || true)"
+
+# 3.2 The numbers app through its Service
+click() { # PORT: load the page, press Go!, print the answer
+  local jar="$work/jar.$1" token
+  token=$(curl -sf -c "$jar" "http://127.0.0.1:$1/" | grep -o 'name="__RequestVerificationToken" type="hidden" value="[^"]*"' | sed 's/.*value="//; s/"$//')
+  curl -sf -b "$jar" --data-urlencode "__RequestVerificationToken=$token" "http://127.0.0.1:$1/"
+}
+k apply -f "$CH03/numbers/api.yaml" -f "$CH03/numbers/web.yaml" >/dev/null
+k rollout status deploy/numbers-api --timeout=90s >/dev/null
+k rollout status deploy/numbers-web --timeout=90s >/dev/null
+port=$(forward deploy/numbers-web numbers)
+until_ok curl -sf "http://127.0.0.1:$port/"
+expect 'RNG service unavailable!' "$(click "$port")"
+k apply -f "$CH03/numbers/api-service.yaml" >/dev/null
+until_ok eval 'click "$port" | grep -q "Here it is: "'
+k delete pods -l app=numbers-api >/dev/null
+until_ok eval '[ "$(ready_pods -l app=numbers-api)" = 1 ]'
+until_ok eval 'click "$port" | grep -q "Here it is: "'
 echo "chapter.sh: every exercise as the book says"

@@ -70,7 +70,7 @@ func run(pairs, clusterUp int, mdPath string) error {
 		}
 	}()
 	script := []string{"env", "KUBECTL=" + os.Getenv("E2E_KUBECTL"), "KUBECONFIG=" + kubeconfig,
-		"CONTEXT=kind-" + cluster, "FIXTURES=chapters/ch02", "bash", "hack/bench/chapter.sh"}
+		"CONTEXT=kind-" + cluster, "FIXTURES=chapters/ch02", "CH03=chapters/ch03", "bash", "hack/bench/chapter.sh"}
 	waiting := append([]string{script[0], "WAIT_NAMESPACE=1"}, script[1:]...)
 	suite := []string{"make", "e2e", "EXISTING=1", "KUBECONFIG=" + kubeconfig, "CLUSTER_NAME=" + cluster}
 	if _, err := timed(script...); err != nil {

@@ -75,7 +75,7 @@ func (e *Error) Said() string {
 // boilerplate are links of an error chain that only say where it passed:
 // exec's through the API server and the runtime, port-forward's through the
 // kubelet into the Pod's network namespace.
-var boilerplate = regexp.MustCompile(`^(error|Internal error occurred|error executing command in container|failed to exec in container|OCI runtime exec failed|exec failed|unable to start container process|unknown|failed to start exec "[0-9a-f]+"` +
+var boilerplate = regexp.MustCompile(`^(error|Internal error occurred|error upgrading connection|error executing command in container|failed to exec in container|OCI runtime exec failed|exec failed|unable to start container process|unknown|failed to start exec "[0-9a-f]+"` +
 	`|Unhandled Error|an error occurred forwarding \d+ -> \d+|error forwarding port \d+ to pod \S+, uid ?|failed to execute portforward in network namespace ".*"` +
 	`|(Get|Post|Head|GET|POST) "[^"]*")$`)
 

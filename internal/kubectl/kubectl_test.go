@@ -147,7 +147,7 @@ func TestAForwardThatNeverStartsSaysWhy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = p.WaitFor(ctx, regexp.MustCompile(`^Forwarding from`))
-	want := "error upgrading connection: error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused (`kubectl port-forward pod/hello-kiamol :80` exited, exit status 1, before it was ready)"
+	want := "error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused (`kubectl port-forward pod/hello-kiamol :80` exited, exit status 1, before it was ready)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}

@@ -90,7 +90,7 @@ func (k *Suite) smoke() {
 					}
 					if len(pods) == 0 || !everyReady(pods) {
 						if problems := k.health.Established(ctx); len(problems) > 0 {
-							stopBecause(LayerCluster, fmt.Sprintf("kube-system pods %s are not all Running and Ready: cluster: %s; %s", c.selector, problems, diagnose.DescribePods(pods)))
+							stopBecause(LayerCluster, fmt.Sprintf("cluster: %s; kube-system pods %s are not all Running and Ready: %s", problems, c.selector, diagnose.DescribePods(pods)))
 						}
 					}
 					return pods

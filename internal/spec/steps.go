@@ -61,6 +61,29 @@ func (t *T) Run(ctx context.Context, step book.Step, opts ...Option) kubectl.Res
 	return r
 }
 
+// Exec runs one of the claim's `kubectl exec` steps whose command in the
+// container may end non-zero and still have said what the claim reads
+// (nslookup fails for every search domain without the name): what it
+// printed is returned; kubectl failing to reach the container fails the
+// claim with kubectl's own words, as Run does.
+func (t *T) Exec(ctx context.Context, step book.Step, opts ...Option) kubectl.Result {
+	GinkgoHelper()
+	kc, args := t.prepare(ctx, step, opts)
+	By(kubectl.Line(args...))
+	r, err := kc.Run(ctx, args...)
+	var e *kubectl.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &e) && strings.Contains(e.Stderr, "command terminated with exit code"):
+		// kubectl's own words for the container's command ending non-zero.
+	case errors.As(err, &e):
+		failBecause(LayerKubectl, fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
+	default:
+		failBecause(LayerKubectl, fmt.Sprintf("%s: %v", kubectl.Line(args...), err))
+	}
+	return r
+}
+
 // Try runs one of the claim's steps and returns what kubectl said, failing
 // nothing: for a step repeated until the cluster shows what it should.
 func (t *T) Try(ctx context.Context, step book.Step, opts ...Option) (kubectl.Result, error) {

@@ -171,7 +171,8 @@ func (k *Suite) deploymentMustRun(ctx context.Context, ns, name string, n int) (
 			}
 		}
 		if c := k.health.Deployment(ctx, ns, name); c.Final {
-			return false, final{fmt.Sprintf("deployment %s/%s cannot run %d Ready Pod(s): %s", ns, name, n, c.Why)}
+			// The cause first: the deployment's own name is context.
+			return false, final{fmt.Sprintf("%s (deployment %s/%s cannot run %d Ready Pod(s))", c.Why, ns, name, n)}
 		}
 		return false, nil
 	})

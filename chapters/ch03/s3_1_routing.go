@@ -1,6 +1,7 @@
 package ch03
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -60,10 +61,10 @@ var serviceDNS = spec.Claim{
 
 		// busybox's nslookup tries every search domain and says so for
 		// those that have no such name, exiting non-zero: the answer for
-		// the Service's own is what counts.
-		out := t.Exec(ctx, lookupSleep2)
+		// the Service's own is what counts, once CoreDNS has the Service.
 		fqdn := "sleep-2." + t.Namespace() + ".svc.cluster.local"
-		Expect(out.Stdout).To(MatchRegexp(`(?m)^Name:\s+`+regexp.QuoteMeta(fqdn)+`\s*\nAddress:\s+`+regexp.QuoteMeta(clusterIP)+`\s*$`),
-			"sleep-2 resolves, as %s, to the Service's ClusterIP %s (nslookup said: %s %s)", fqdn, clusterIP, strings.TrimSpace(out.Stdout), strings.TrimSpace(out.Stderr))
+		t.ExecUntil(ctx, lookupSleep2, t.Timeouts().Controller,
+			fmt.Sprintf("sleep-2 does not resolve, as %s, to the Service's ClusterIP %s", fqdn, clusterIP),
+			ContainElements(MatchRegexp(`^Name:\s+`+regexp.QuoteMeta(fqdn)+`\s*$`), MatchRegexp(`^Address:\s+`+regexp.QuoteMeta(clusterIP)+`\s*$`)))
 	},
 }

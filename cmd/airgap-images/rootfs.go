@@ -62,16 +62,8 @@ func buildRootfs(ctx context.Context, debCache, mirror, out string, packages []s
 	return os.RemoveAll(dir)
 }
 
-// trimRootfs removes what a container node never uses: package caches, and
-// units that only make sense on a real machine (gettys, timers).
-func trimRootfs(dir string) error {
-	globs := []string{
-		"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
-		"etc/systemd/system/getty.target.wants/*", "etc/systemd/system/timers.target.wants/*",
-		"etc/systemd/system/sysinit.target.wants/*",
-		"etc/systemd/system/multi-user.target.wants/e2scrub_reap.service",
-		"etc/systemd/system/multi-user.target.wants/remote-fs.target",
-	}
+// removeGlobs removes whatever each pattern matches under dir.
+func removeGlobs(dir string, globs ...string) error {
 	for _, g := range globs {
 		matches, err := filepath.Glob(filepath.Join(dir, g))
 		if err != nil {
@@ -83,20 +75,28 @@ func trimRootfs(dir string) error {
 			}
 		}
 	}
+	return nil
+}
+
+// trimRootfs removes what a container node never uses: package caches, and
+// units that only make sense on a real machine (gettys, timers).
+func trimRootfs(dir string) error {
+	globs := []string{
+		"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
+		"etc/systemd/system/getty.target.wants/*", "etc/systemd/system/timers.target.wants/*",
+		"etc/systemd/system/sysinit.target.wants/*",
+		"etc/systemd/system/multi-user.target.wants/e2scrub_reap.service",
+		"etc/systemd/system/multi-user.target.wants/remote-fs.target",
+	}
+	if err := removeGlobs(dir, globs...); err != nil {
+		return err
+	}
 	// What differs between two debootstraps of the same packages: the
 	// logs of the install, ldconfig's cache of file times, dbus's copy of
 	// the machine-id (dbus reads /etc/machine-id without it), shadow's
 	// backup and the day each account was made. Same packages, same bytes.
-	for _, g := range []string{"var/cache/ldconfig/aux-cache", "var/lib/dbus/machine-id", "etc/*-", "var/lib/dpkg/*-old", "var/cache/debconf/*-old", "var/cache/apt/*.bin"} {
-		matches, err := filepath.Glob(filepath.Join(dir, g))
-		if err != nil {
-			return err
-		}
-		for _, m := range matches {
-			if err := os.RemoveAll(m); err != nil {
-				return err
-			}
-		}
+	if err := removeGlobs(dir, "var/cache/ldconfig/aux-cache", "var/lib/dbus/machine-id", "etc/*-", "var/lib/dpkg/*-old", "var/cache/debconf/*-old", "var/cache/apt/*.bin"); err != nil {
+		return err
 	}
 	if err := removeFilesUnder(filepath.Join(dir, "var/log")); err != nil {
 		return err

@@ -182,6 +182,11 @@ func (c *Cluster) create(ctx context.Context) error {
 		}
 		return createFailed(c.Name, err, cause)
 	}
+	if c.Images.Mode == images.Airgap {
+		if err := c.dnsWithoutUpstream(ctx); err != nil {
+			return err
+		}
+	}
 	if c.Images.Mode == images.Airgap && c.nodes() > 1 {
 		if err := c.grantNodesReadNodes(ctx); err != nil {
 			return err

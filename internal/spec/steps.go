@@ -47,18 +47,7 @@ func In(dir string) Option { return func(r *stepRun) { r.dir = dir } }
 // with kubectl's own words, if it fails.
 func (t *T) Run(ctx context.Context, step book.Step, opts ...Option) kubectl.Result {
 	GinkgoHelper()
-	kc, args := t.prepare(ctx, step, opts)
-	By(kubectl.Line(args...))
-	r, err := kc.Run(ctx, args...)
-	var e *kubectl.Error
-	if errors.As(err, &e) {
-		// kubectl's reason first, then the command: one line that says why.
-		failBecause(LayerKubectl, fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
-	}
-	if err != nil {
-		failBecause(LayerKubectl, fmt.Sprintf("%s: %v", kubectl.Line(args...), err))
-	}
-	return r
+	return t.runStep(ctx, step, opts, false)
 }
 
 // Exec runs one of the claim's `kubectl exec` steps whose command in the
@@ -68,14 +57,27 @@ func (t *T) Run(ctx context.Context, step book.Step, opts ...Option) kubectl.Res
 // claim with kubectl's own words, as Run does.
 func (t *T) Exec(ctx context.Context, step book.Step, opts ...Option) kubectl.Result {
 	GinkgoHelper()
+	return t.runStep(ctx, step, opts, true)
+}
+
+// commandEndedNonZero: kubectl reached the container, whose command ended
+// non-zero (kubectl's own words for it).
+func commandEndedNonZero(e *kubectl.Error) bool {
+	return strings.Contains(e.Stderr, "command terminated with exit code")
+}
+
+// runStep runs a step once and fails the claim with kubectl's reason
+// first, then the command: one line that says why. containerExit lets a
+// container's command end non-zero.
+func (t *T) runStep(ctx context.Context, step book.Step, opts []Option, containerExit bool) kubectl.Result {
+	GinkgoHelper()
 	kc, args := t.prepare(ctx, step, opts)
 	By(kubectl.Line(args...))
 	r, err := kc.Run(ctx, args...)
 	var e *kubectl.Error
 	switch {
 	case err == nil:
-	case errors.As(err, &e) && strings.Contains(e.Stderr, "command terminated with exit code"):
-		// kubectl's own words for the container's command ending non-zero.
+	case containerExit && errors.As(err, &e) && commandEndedNonZero(e):
 	case errors.As(err, &e):
 		failBecause(LayerKubectl, fmt.Sprintf("%s (%s, exit %d)", e.Said(), kubectl.Line(args...), e.ExitCode))
 	default:
@@ -196,13 +198,30 @@ func usesManifest(ch *Chapter, args []string) bool {
 // repeated, as a reader would, until the cluster shows what it should.
 func (t *T) RunUntil(ctx context.Context, step book.Step, limit time.Duration, what string, m gtypes.GomegaMatcher) kubectl.Result {
 	GinkgoHelper()
+	return t.until(ctx, step, limit, what, m, false)
+}
+
+// ExecUntil is RunUntil for a `kubectl exec` step whose command may end
+// non-zero and still have printed what the claim reads, as Exec: a Service
+// name, say, that CoreDNS answers only once its watch has the Service.
+func (t *T) ExecUntil(ctx context.Context, step book.Step, limit time.Duration, what string, m gtypes.GomegaMatcher) kubectl.Result {
+	GinkgoHelper()
+	return t.until(ctx, step, limit, what, m, true)
+}
+
+func (t *T) until(ctx context.Context, step book.Step, limit time.Duration, what string, m gtypes.GomegaMatcher, containerExit bool) kubectl.Result {
+	GinkgoHelper()
 	var last kubectl.Result
 	Eventually(ctx, func() ([]string, error) {
 		var err error
 		last, err = t.Try(ctx, step)
+		var e *kubectl.Error
+		if containerExit && errors.As(err, &e) && commandEndedNonZero(e) {
+			err = nil
+		}
 		return Lines(last.Stdout), err
 	}).WithTimeout(limit).WithPolling(t.timeouts.Poll).Should(m, because(LayerClaim, func() string {
-		return fmt.Sprintf("%s: `%s` printed %q", what, step.Book, strings.Join(Lines(last.Stdout), " | "))
+		return fmt.Sprintf("%s: `%s` printed %q", what, step.Book, strings.Join(append(Lines(last.Stdout), Lines(last.Stderr)...), " | "))
 	}))
 	return last
 }

@@ -124,6 +124,7 @@ var selfHealingForward = spec.Claim{
 		session := t.Forward(ctx, forwardPod)
 		t.PageMustBeServed(ctx, session, "/", heading)
 		t.RemoveContainerAndWaitHealed(ctx, removeHelloKiamol, pod)
+		t.AppMustListen(ctx, forwardPod)
 		t.PageMustBeServed(ctx, session, "/", heading)
 	},
 }

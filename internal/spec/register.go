@@ -83,9 +83,18 @@ func (k *Suite) fixtureSpecs(ch *Chapter, f *Fixture) {
 			k.claimSpec(ch, c, func() *T {
 				t := k.newT(ch, c, f)
 				t.ns, t.kc, t.shared, t.dir = setup.ns, setup.kc, setup.shared, setup.dir
-				// The fixture's commands are this claim's first steps.
+				// The fixture's commands are this claim's first steps; the
+				// claim whose report BeforeAll ran in has them already.
+				had := map[string]bool{}
+				for _, e := range CurrentSpecReport().ReportEntries {
+					if e.Name == report.RanEntry {
+						had[e.Value.String()] = true
+					}
+				}
 				for _, r := range setup.ran {
-					AddReportEntry(report.RanEntry, r.JSON())
+					if !had[r.JSON()] {
+						AddReportEntry(report.RanEntry, r.JSON())
+					}
 				}
 				return t
 			})

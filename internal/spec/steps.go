@@ -113,6 +113,41 @@ func (t *T) Forward(ctx context.Context, step book.Step, opts ...Option) *forwar
 	return s
 }
 
+// AppMustListen waits, after a container was replaced, until the app in
+// the new one answers on the port a port-forward step forwards, asking
+// through forwards of its own started from the same step. The kubelet
+// calls a container Ready once its process started, before the app may
+// listen, and kubectl port-forward ends at the first connection the Pod
+// refuses: a claim's own forward must not be the one that finds out.
+// Any HTTP answer counts: the claim reads the page itself.
+func (t *T) AppMustListen(ctx context.Context, step book.Step, opts ...Option) {
+	GinkgoHelper()
+	kc, args := t.prepare(ctx, step, opts)
+	if len(args) < 3 || args[0] != "port-forward" {
+		failBecause(LayerSuite, fmt.Sprintf("step %q is not kubectl port-forward TARGET PORTS", step.Book))
+	}
+	target := args[len(args)-2]
+	var last string
+	Eventually(ctx, func() error {
+		s, err := forward.Start(ctx, kc, target, args, t.timeouts.PortForward)
+		if err != nil {
+			last = err.Error()
+			return err
+		}
+		defer s.Close()
+		_, err = forward.Get(ctx, s, "/", t.timeouts.PortForward/4)
+		if err != nil {
+			last = s.Problem()
+			if last == "" {
+				last = err.Error()
+			}
+		}
+		return err
+	}).WithTimeout(t.timeouts.PortForward).WithPolling(t.timeouts.Poll).Should(Succeed(), because(LayerPortForward, func() string {
+		return fmt.Sprintf("%s: nothing answers through `%s` in the new container", last, kubectl.Line(args...))
+	}))
+}
+
 // prepare is the kubectl and the arguments a step runs with; it records
 // the step as it runs, once however often it is repeated.
 func (t *T) prepare(ctx context.Context, step book.Step, opts []Option) (kubectl.Kubectl, []string) {

@@ -251,8 +251,14 @@ func (t *T) until(ctx context.Context, step book.Step, limit time.Duration, what
 		var err error
 		last, err = t.Try(ctx, step)
 		var e *kubectl.Error
-		if containerExit && errors.As(err, &e) && commandEndedNonZero(e) {
+		switch {
+		case !containerExit || err == nil:
+		case errors.As(err, &e) && commandEndedNonZero(e):
 			err = nil
+		case errors.As(err, &e):
+			// kubectl did not reach the container: asking again will
+			// not make the cluster answer, so its reason ends the claim.
+			stopBecause(LayerKubectl, fmt.Sprintf("%s (%s, exit %d)", e.Said(), step.Book, e.ExitCode))
 		}
 		return Lines(last.Stdout), err
 	}).WithTimeout(limit).WithPolling(t.timeouts.Poll).Should(m, because(LayerClaim, func() string {

@@ -100,7 +100,7 @@ func (k *Suite) fixtureSpecs(ch *Chapter, f *Fixture) {
 			})
 		}
 		for _, ic := range f.Images {
-			k.imageCheck(ic.Ref, func(ctx context.Context) *corev1.Pod { return ic.Of(ctx, setup) })
+			k.imageCheck(ch.ID, ic.Ref, func(ctx context.Context) *corev1.Pod { return ic.Of(ctx, setup) })
 		}
 	})
 }

@@ -134,8 +134,8 @@ func everyReady(pods []corev1.Pod) bool {
 // runs by digest (imageID), and the kubelet's own Pulled event for the
 // container. A Pod status alone can say Running and Ready with none of
 // them (kwok writes it so).
-func (k *Suite) imageCheck(ref string, podOf func(context.Context) *corev1.Pod) {
-	It("pulls "+ref+" untagged (imagePullPolicy Always) and runs it Ready", Label("smoke"), func(ctx SpecContext) {
+func (k *Suite) imageCheck(chapter, ref string, podOf func(context.Context) *corev1.Pod) {
+	It("pulls "+ref+" untagged (imagePullPolicy Always) and runs it Ready", Label("smoke", chapter), func(ctx SpecContext) {
 		p := podOf(ctx)
 		c := p.Spec.Containers[0]
 		Expect(c.Image).To(Equal(k.image(ref)), "the Pod runs the chapter's image")

@@ -383,3 +383,12 @@ func TestParallelSetUpFailureIsShownOnce(t *testing.T) {
 		t.Errorf("process 1's cause is missing:\n%s", md)
 	}
 }
+
+func TestAChaptersImageCheckIsAClusterCheck(t *testing.T) {
+	s := spec("chapter.go", 1, "2.1 and 2.4: one Pod, read by each claim", []string{"smoke"}, "pulls kiamol/ch02-hello-kiamol untagged (imagePullPolicy Always) and runs it Ready", types.SpecStatePassed, time.Second, types.Failure{})
+	s.LeafNodeLabels = []string{"smoke", ch02ID}
+	r := specRow(s, types.Report{})
+	if r.section != clusterSection || r.chapter != "" || r.outcome != pass {
+		t.Fatalf("got section %q chapter %q outcome %v (%s)", r.section, r.chapter, r.outcome, r.note)
+	}
+}

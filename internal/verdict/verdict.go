@@ -268,6 +268,12 @@ func (v *verdict) add(r row) {
 func specRow(s types.SpecReport, r types.Report) row {
 	out := row{claim: s.FullText(), runTime: s.RunTime, loc: s.LeafNodeLocation, path: pathOf(s), order: -1}
 	out.section, out.chapter = classify(s.Labels())
+	if out.chapter != "" && book.ClaimIDOf(s.LeafNodeText) == "" && slices.Contains(s.Labels(), "smoke") {
+		// A chapter's image check carries its label (a filter that leaves
+		// the chapter out leaves it out) and names no claim: a check of
+		// the cluster.
+		out.section, out.chapter = clusterSection, ""
+	}
 	if s.IsInOrderedContainer {
 		out.group = fmt.Sprint(s.ContainerHierarchyLocations)
 		out.setUpFailed = s.State.Is(types.SpecStateFailureStates) && s.Failure.FailureNodeType == types.NodeTypeBeforeAll

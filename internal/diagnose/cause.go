@@ -398,9 +398,11 @@ type refusal struct {
 // not tolerate (the scheduler's TaintToleration and NodeUnschedulable
 // rules, read off the nodes). stands says the same refusal, of Pods that
 // tolerate what this one does, has held for refusalStands: no node has
-// changed in that time. Keyed by the tolerations rather than the Pod, a
-// second Pod of the same kind is answered by what the first one saw. ""
-// when some node would take the Pod, or the nodes cannot be listed.
+// changed in that time. A refusal by a not-ready or unreachable taint
+// never stands by itself: the node's NotReady does, as NodeDown. Keyed by
+// the tolerations rather than the Pod, a second Pod of the same kind is
+// answered by what the first one saw. "" when some node would take the
+// Pod, or the nodes cannot be listed.
 func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why string, stands bool) {
 	nodes, err := h.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) == 0 {
@@ -408,6 +410,7 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 	}
 	var refusals []string
 	tainted, cordoned := 0, 0
+	derived := false
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		if n.Spec.Unschedulable {
@@ -423,7 +426,18 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 			h.forgetRefusal(p)
 			return "", false
 		}
-		refusals = append(refusals, "node "+n.Name+" has taint "+taint.ToString())
+		said := "node " + n.Name + " has taint " + taint.ToString()
+		if followsReady(taint) {
+			// The node's own words say why, and its NotReady is judged
+			// where a node's is: a new node carries not-ready until its
+			// network is up, which on a loaded machine outlasts
+			// refusalStands.
+			if nr := NodeNotReady(n); nr != "" {
+				said += ": " + strings.TrimPrefix(nr, "node "+n.Name+" ")
+			}
+			derived = true
+		}
+		refusals = append(refusals, said)
 		tainted++
 	}
 	sort.Strings(refusals)
@@ -446,10 +460,20 @@ func (h *Health) refusedEverywhere(ctx context.Context, p *corev1.Pod) (why stri
 		lead = "every node cordoned"
 	}
 	why = lead + ": " + nodesSaid
+	if derived {
+		return why, false
+	}
 	if held >= refusalStands {
 		why += fmt.Sprintf(" (unchanged for %s)", roundAge(held))
 	}
 	return why, held >= refusalStands
+}
+
+// followsReady says the node lifecycle controller put the taint there for
+// the node's Ready condition, and takes it off when the node is Ready: it
+// stands only as long as the node's NotReady does.
+func followsReady(t corev1.Taint) bool {
+	return t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable
 }
 
 // forgetRefusal drops what was seen of every node refusing Pods like p.

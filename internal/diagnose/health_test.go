@@ -389,6 +389,34 @@ func TestUnschedulableStands(t *testing.T) {
 	}
 }
 
+// A new node is tainted not-ready until its network is up, which on a
+// loaded machine outlasts refusalStands: the taint is the node's Ready
+// condition, so the Pod's wait ends when the node's NotReady is
+// established, and the cause says the node's own words.
+func TestANotReadyTaintStandsAsTheNodesNotReady(t *testing.T) {
+	ctx := context.Background()
+	starting := node("n1", corev1.ConditionFalse, "KubeletNotReady", "container runtime network not ready: cni config uninitialized", t0.Add(-5*time.Second))
+	starting.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}}
+	p := pod("ns", "p", "", nil)
+	p.Spec.Tolerations = []corev1.Toleration{{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable",
+		Message: "0/1 nodes are available: 1 node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate."}}
+	h, c, _ := newTestHealth(starting)
+	want := "untolerated taint on every node: node n1 has taint node.kubernetes.io/not-ready:NoSchedule: NotReady (Ready=False, KubeletNotReady: container runtime network not ready: cni config uninitialized)"
+	// Looked at every second, as a waiting claim does.
+	for c.now.Sub(t0.Add(-5*time.Second)) < nodeNotReadyFor {
+		got := h.Pod(ctx, p)
+		if got.Final || !strings.HasPrefix(got.Why, want) {
+			t.Fatalf("node NotReady for %s: %+v", c.now.Sub(t0.Add(-5*time.Second)), got)
+		}
+		c.now = c.now.Add(time.Second)
+	}
+	c.now = c.now.Add(cacheFor)
+	if got := h.Pod(ctx, p); !got.Final || !strings.HasPrefix(got.Why, "cluster: node n1 NotReady (Ready=False, KubeletNotReady: container runtime network not ready") {
+		t.Errorf("node NotReady for %s: %+v", c.now.Sub(t0.Add(-5*time.Second)), got)
+	}
+}
+
 // A refusal that lifted, or that nobody looked at for a while, may be a
 // new one when it is seen again: its clock starts over.
 func TestARefusalThatLiftedStartsOver(t *testing.T) {
